@@ -1,0 +1,156 @@
+//! The JSON Schemas of the contract, generated from the Rust types (draft 2020-12).
+//!
+//! Every schema the manifest names is listed here once. Request schemas describe what is
+//! accepted (the deserialize contract); response schemas what is sent (the serialize contract).
+//! The runtime validates with these generated schemas, and the committed copies under `schemas/`
+//! must equal them (the drift gate).
+
+use std::sync::OnceLock;
+
+use schemars::generate::{Contract, SchemaSettings};
+use schemars::transform::{Transform, transform_subschemas};
+use schemars::{JsonSchema, Schema};
+use serde_json::Value;
+
+use crate::domain::swap::types as swap;
+use crate::domain::system::types as system;
+use crate::error::ErrorEnvelope;
+use crate::manifest::Manifest;
+use crate::reason::ReasonRegistry;
+
+/// Which way a schema's type crosses the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// A request body: what the runtime accepts.
+    Request,
+    /// A response body: what the runtime sends.
+    Response,
+    /// A document read by tools (the manifest, the reason-code registry).
+    Document,
+}
+
+/// One generated schema.
+#[derive(Clone, Debug)]
+pub struct NamedSchema {
+    pub name: String,
+    pub direction: Direction,
+    pub schema: Value,
+}
+
+impl NamedSchema {
+    /// Where the committed copy lives, relative to the repository root.
+    pub fn path(&self) -> String {
+        format!("schemas/{}.schema.json", self.name)
+    }
+}
+
+/// Every schema of the contract, generated once per process.
+pub fn all() -> &'static [NamedSchema] {
+    static ALL: OnceLock<Vec<NamedSchema>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        use Direction::{Document, Request, Response};
+        vec![
+            generate::<swap::SwapIntentCreateRequest>(Request),
+            generate::<swap::MatchingRunRequest>(Request),
+            generate::<system::DevFixtures>(Request),
+            generate::<swap::SwapIntentResponse>(Response),
+            generate::<swap::SwapIntentListResponse>(Response),
+            generate::<swap::CycleProposalResponse>(Response),
+            generate::<swap::CycleProposalListResponse>(Response),
+            generate::<swap::MatchingRunResponse>(Response),
+            generate::<swap::MatchingRunListResponse>(Response),
+            generate::<system::HealthResponse>(Response),
+            generate::<system::OpenApiDocument>(Response),
+            generate::<system::DevFixturesResponse>(Response),
+            generate::<system::DevResetResponse>(Response),
+            generate::<ErrorEnvelope>(Response),
+            generate::<Manifest>(Document),
+            generate::<ReasonRegistry>(Document),
+        ]
+    })
+}
+
+/// The schema named `name`, if the contract has one.
+pub fn named(name: &str) -> Option<Value> {
+    all()
+        .iter()
+        .find(|schema| schema.name == name)
+        .map(|schema| schema.schema.clone())
+}
+
+fn generate<T: JsonSchema>(direction: Direction) -> NamedSchema {
+    let mut settings = SchemaSettings::draft2020_12().with_transform(NoNull);
+    settings.contract = match direction {
+        Direction::Response => Contract::Serialize,
+        Direction::Request | Direction::Document => Contract::Deserialize,
+    };
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    NamedSchema {
+        name: T::schema_name().into_owned(),
+        direction,
+        schema: schema.to_value(),
+    }
+}
+
+/// Our wire format never sends `null`: an optional field is absent. schemars lets an `Option`
+/// also be `null`; this transform takes that back out so that the schemas say what we send.
+#[derive(Clone, Copy, Debug)]
+struct NoNull;
+
+impl Transform for NoNull {
+    fn transform(&mut self, schema: &mut Schema) {
+        if let Some(object) = schema.as_object_mut() {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    let only = only.clone();
+                    object.insert("type".to_owned(), only);
+                }
+            }
+            if let Some(Value::Array(options)) = object.get_mut("enum") {
+                options.retain(|option| !option.is_null());
+            }
+            if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
+                branches.retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
+                if branches.len() == 1 {
+                    if let Some(Value::Object(only)) = branches.pop() {
+                        object.remove("anyOf");
+                        for (key, value) in only {
+                            object.entry(key).or_insert(value);
+                        }
+                    }
+                }
+            }
+        }
+        transform_subschemas(self, schema);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = all().iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count);
+    }
+
+    #[test]
+    fn no_schema_admits_null() {
+        for schema in all() {
+            let text = schema.schema.to_string();
+            assert!(!text.contains(r#""null""#), "{} admits null", schema.name);
+        }
+    }
+
+    #[test]
+    fn request_objects_are_closed() {
+        let schema = named("MatchingRunRequest").unwrap();
+        assert_eq!(schema["additionalProperties"], Value::Bool(false));
+        assert_eq!(schema["properties"]["max_proposals"]["maximum"], 200);
+    }
+}

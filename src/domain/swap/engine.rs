@@ -1,0 +1,604 @@
+//! The matching engine of `swap-matching.md` section 4. Pure: intents and asset values in,
+//! counts and selected proposals out; no store, no clock, no randomness, no hash-map order.
+//!
+//! The phases are public so that the benchmark can time each one:
+//! [`Graph::build`] (indexed, never all-pairs), [`Graph::cycles`], [`Graph::candidates`],
+//! [`select_greedy`], then [`Graph::proposal`] for the few that are kept.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::ActorType;
+use crate::json::{JsNumber, round_to};
+
+use super::types::{
+    AssetRef, Fee, IntentStatus, Participant, Platform, RunDiagnostics, RunStats, SwapIntent,
+    WantClause,
+};
+
+/// The instant used when no participant has an expiry.
+const NO_EXPIRY: &str = "1970-01-01T00:00:00.000Z";
+
+/// Asset values in USD by bare `asset_id`.
+pub type AssetValues = HashMap<String, f64>;
+
+/// The graph of "A would receive B's offer" edges over the matchable intents.
+#[derive(Debug)]
+pub struct Graph<'a> {
+    /// Active user intents, sorted by id (byte order), so that node order is id order.
+    intents: Vec<&'a SwapIntent>,
+    /// Total value of each node's offer; `None` when an offered asset has no value.
+    offer_values: Vec<Option<f64>>,
+    /// Out-edges in compressed rows: node `a`'s targets are
+    /// `targets[offsets[a]..offsets[a + 1]]`, ascending.
+    offsets: Vec<usize>,
+    targets: Vec<u32>,
+    edges_skipped_missing_value: u64,
+}
+
+/// A directed simple cycle in canonical form: smallest node first, direction kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cycle {
+    nodes: [u32; 3],
+    len: u8,
+}
+
+impl Cycle {
+    pub fn nodes(&self) -> &[u32] {
+        &self.nodes[..usize::from(self.len)]
+    }
+}
+
+/// A scored cycle that every participant accepts; cheap to sort and select.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    pub cycle: Cycle,
+    pub confidence_score: f64,
+    pub value_spread: f64,
+    /// The 12 lowercase hex digits of the proposal id.
+    id_hex: [u8; 12],
+}
+
+impl Candidate {
+    pub fn id(&self) -> String {
+        // The digits are ASCII hex by construction.
+        format!("cycle_{}", String::from_utf8_lossy(&self.id_hex))
+    }
+
+    /// Score descending, then id ascending: the contract's order.
+    fn order(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+        b.confidence_score
+            .total_cmp(&a.confidence_score)
+            .then_with(|| a.id_hex.cmp(&b.id_hex))
+    }
+}
+
+/// What the candidate phase produced, with the drop count.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    /// In the contract's order: score descending, then id ascending.
+    pub ranked: Vec<Candidate>,
+    pub cycles_dropped_max_length: u64,
+}
+
+/// A proposal before it is attributed to a run and stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProposalDraft {
+    pub id: String,
+    pub intent_ids: Vec<String>,
+    pub participants: Vec<Participant>,
+    pub confidence_score: f64,
+    pub value_spread: f64,
+    pub fee_breakdown: Vec<Fee>,
+    pub expires_at: String,
+    pub explainability: Vec<String>,
+}
+
+/// Everything a matching run needs from the engine.
+#[derive(Debug)]
+pub struct MatchOutcome {
+    pub stats: RunStats,
+    pub diagnostics: RunDiagnostics,
+    /// Selected proposals in engine order (before any `max_proposals` cut).
+    pub selected: Vec<ProposalDraft>,
+}
+
+/// Runs the whole engine over any intents: only active user intents take part.
+pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
+    let graph = Graph::build(intents, values);
+    let cycles = graph.cycles();
+    let candidates = graph.candidates(&cycles);
+    let picked = select_greedy(graph.node_count(), &candidates.ranked);
+    let selected: Vec<ProposalDraft> = picked
+        .iter()
+        .map(|&index| graph.proposal(&candidates.ranked[index]))
+        .collect();
+    MatchOutcome {
+        stats: RunStats {
+            intents_active: graph.node_count() as u64,
+            edges: graph.edge_count() as u64,
+            candidate_cycles: cycles.len() as u64,
+            candidate_proposals: candidates.ranked.len() as u64,
+            selected_proposals: selected.len() as u64,
+        },
+        diagnostics: RunDiagnostics {
+            edges_skipped_missing_value: graph.edges_skipped_missing_value,
+            cycles_dropped_max_length: candidates.cycles_dropped_max_length,
+        },
+        selected,
+    }
+}
+
+/// Whether an intent takes part in matching: active, and owned by a user.
+pub fn is_matchable(intent: &SwapIntent) -> bool {
+    intent.status == IntentStatus::Active && intent.actor.kind == ActorType::User
+}
+
+/// Total USD value of an offer, or `None` when any asset has no known value.
+fn offer_value(offer: &[AssetRef], values: &AssetValues) -> Option<f64> {
+    offer
+        .iter()
+        .map(|asset| values.get(&asset.asset_id).copied())
+        .sum()
+}
+
+impl<'a> Graph<'a> {
+    /// Builds the edge set through indexes of offers by asset key and by category, so that the
+    /// work grows with the number of edges, not with the square of the number of intents.
+    pub fn build(intents: &'a [SwapIntent], values: &AssetValues) -> Graph<'a> {
+        let mut nodes: Vec<&SwapIntent> = intents.iter().filter(|i| is_matchable(i)).collect();
+        nodes.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+        let offer_values: Vec<Option<f64>> =
+            nodes.iter().map(|i| offer_value(&i.offer, values)).collect();
+
+        // Offering nodes per asset key and per category, each list ascending and deduplicated
+        // because nodes are visited in order.
+        let mut by_asset: HashMap<(Platform, &str), Vec<u32>> = HashMap::new();
+        let mut by_category: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (node, intent) in nodes.iter().enumerate() {
+            let node = node_id(node);
+            for asset in &intent.offer {
+                push_once(by_asset.entry((asset.platform, &asset.asset_id)).or_default(), node);
+                if let Some(category) = asset.category() {
+                    push_once(by_category.entry(category).or_default(), node);
+                }
+            }
+        }
+
+        let mut offsets = Vec::with_capacity(nodes.len() + 1);
+        let mut targets = Vec::new();
+        let mut edges_skipped_missing_value = 0;
+        let mut wanted: Vec<u32> = Vec::new();
+        offsets.push(0);
+        for (a, intent) in nodes.iter().enumerate() {
+            wanted.clear();
+            for clause in &intent.want_spec.any_of {
+                let offering = match clause {
+                    WantClause::SpecificAsset { asset_key, .. } => parse_asset_key(asset_key)
+                        .and_then(|key| by_asset.get(&key)),
+                    WantClause::Category { category, .. } => by_category.get(category.as_str()),
+                };
+                wanted.extend(offering.into_iter().flatten());
+            }
+            wanted.sort_unstable();
+            wanted.dedup();
+            let band = &intent.value_band;
+            let (min, max) = (band.min_usd.as_f64(), band.max_usd.as_f64());
+            for &b in &wanted {
+                if b as usize == a {
+                    continue;
+                }
+                match offer_values[b as usize] {
+                    None => edges_skipped_missing_value += 1,
+                    Some(v) if min <= v && v <= max => targets.push(b),
+                    Some(_) => {}
+                }
+            }
+            offsets.push(targets.len());
+        }
+
+        Graph {
+            intents: nodes,
+            offer_values,
+            offsets,
+            targets,
+            edges_skipped_missing_value,
+        }
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.intents.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn edges_skipped_missing_value(&self) -> u64 {
+        self.edges_skipped_missing_value
+    }
+
+    fn out(&self, node: u32) -> &[u32] {
+        let node = node as usize;
+        &self.targets[self.offsets[node]..self.offsets[node + 1]]
+    }
+
+    fn has_edge(&self, from: u32, to: u32) -> bool {
+        self.out(from).binary_search(&to).is_ok()
+    }
+
+    /// All directed simple cycles of length 2 and 3, each once, starting at its smallest node.
+    pub fn cycles(&self) -> Vec<Cycle> {
+        let mut cycles = Vec::new();
+        for a in 0..node_id(self.node_count()) {
+            for &b in self.out(a) {
+                if b <= a {
+                    continue;
+                }
+                if self.has_edge(b, a) {
+                    cycles.push(Cycle {
+                        nodes: [a, b, 0],
+                        len: 2,
+                    });
+                }
+                for &c in self.out(b) {
+                    if c > a && c != b && self.has_edge(c, a) {
+                        cycles.push(Cycle {
+                            nodes: [a, b, c],
+                            len: 3,
+                        });
+                    }
+                }
+            }
+        }
+        cycles
+    }
+
+    /// Scores every cycle that all its participants accept and ranks them.
+    pub fn candidates(&self, cycles: &[Cycle]) -> Candidates {
+        let mut ranked = Vec::with_capacity(cycles.len());
+        let mut cycles_dropped_max_length = 0;
+        for cycle in cycles {
+            match self.candidate(*cycle) {
+                Some(candidate) => ranked.push(candidate),
+                None => cycles_dropped_max_length += 1,
+            }
+        }
+        ranked.sort_unstable_by(Candidate::order);
+        Candidates {
+            ranked,
+            cycles_dropped_max_length,
+        }
+    }
+
+    /// Values each participant gets: participant `i` gets the offer of participant `i + 1`.
+    fn get_values(&self, cycle: Cycle) -> impl Iterator<Item = f64> + '_ {
+        let len = usize::from(cycle.len);
+        (0..len).map(move |i| {
+            let next = cycle.nodes[(i + 1) % len] as usize;
+            // Every node of a cycle is the target of an edge, and edges need a known value.
+            self.offer_values[next].unwrap_or(0.0)
+        })
+    }
+
+    fn candidate(&self, cycle: Cycle) -> Option<Candidate> {
+        let len = cycle.nodes().len();
+        let accepted = cycle.nodes().iter().all(|&node| {
+            usize::from(self.intents[node as usize].trust_constraints.max_cycle_length) >= len
+        });
+        if !accepted {
+            return None;
+        }
+        let (mut max, mut min) = (f64::NEG_INFINITY, f64::INFINITY);
+        for value in self.get_values(cycle) {
+            max = max.max(value);
+            min = min.min(value);
+        }
+        let value_spread = if max <= 0.0 {
+            0.0
+        } else {
+            round_to((max - min) / max, 4)
+        };
+        let base = if len == 2 { 0.90 } else { 0.85 };
+        let confidence_score = round_to(base - value_spread, 4).clamp(0.0, 1.0);
+        Some(Candidate {
+            cycle,
+            confidence_score,
+            value_spread,
+            id_hex: self.id_hex(cycle),
+        })
+    }
+
+    fn id_hex(&self, cycle: Cycle) -> [u8; 12] {
+        let mut hasher = Sha256::new();
+        for (i, &node) in cycle.nodes().iter().enumerate() {
+            if i > 0 {
+                hasher.update(b">");
+            }
+            hasher.update(self.intents[node as usize].id.as_bytes());
+        }
+        let digest = hasher.finalize();
+        let mut hex = [0u8; 12];
+        for (i, byte) in digest.iter().take(6).enumerate() {
+            hex[2 * i] = HEX[usize::from(byte >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
+        }
+        hex
+    }
+
+    /// The full proposal of a candidate (section 4 step 3).
+    pub fn proposal(&self, candidate: &Candidate) -> ProposalDraft {
+        let nodes = candidate.cycle.nodes();
+        let members: Vec<&SwapIntent> = nodes.iter().map(|&n| self.intents[n as usize]).collect();
+        let gets: Vec<f64> = self.get_values(candidate.cycle).collect();
+        let participants: Vec<Participant> = members
+            .iter()
+            .enumerate()
+            .map(|(i, intent)| Participant {
+                intent_id: intent.id.clone(),
+                actor: intent.actor.clone(),
+                give: intent.offer.clone(),
+                get: members[(i + 1) % members.len()].offer.clone(),
+            })
+            .collect();
+        let fee_breakdown = members
+            .iter()
+            .zip(&gets)
+            .map(|(intent, get)| Fee {
+                actor: intent.actor.clone(),
+                fee_usd: JsNumber(round_to(0.01 * get, 2)),
+            })
+            .collect();
+        let expires_at = members
+            .iter()
+            .map(|intent| intent.time_constraints.expires_at.as_str())
+            .filter(|at| !at.is_empty())
+            .min()
+            .unwrap_or(NO_EXPIRY)
+            .to_owned();
+        ProposalDraft {
+            id: candidate.id(),
+            intent_ids: members.iter().map(|intent| intent.id.clone()).collect(),
+            participants,
+            confidence_score: candidate.confidence_score,
+            value_spread: candidate.value_spread,
+            fee_breakdown,
+            expires_at,
+            explainability: vec![
+                "All wants satisfied within explicit constraints".to_owned(),
+                format!("cycle_length={}", nodes.len()),
+                format!("value_spread={}", candidate.value_spread),
+                format!("confidence_score={}", candidate.confidence_score),
+            ],
+        }
+    }
+
+    /// The intent ids of a candidate, in cycle order.
+    pub fn intent_ids(&self, candidate: &Candidate) -> Vec<&str> {
+        candidate
+            .cycle
+            .nodes()
+            .iter()
+            .map(|&n| self.intents[n as usize].id.as_str())
+            .collect()
+    }
+}
+
+/// Greedy disjoint pick over ranked candidates: take one when it shares no intent with one
+/// already taken. Returns indexes into `ranked`, in order.
+pub fn select_greedy(node_count: usize, ranked: &[Candidate]) -> Vec<usize> {
+    let mut taken = vec![false; node_count];
+    let mut picked = Vec::new();
+    for (index, candidate) in ranked.iter().enumerate() {
+        let nodes = candidate.cycle.nodes();
+        if nodes.iter().any(|&n| taken[n as usize]) {
+            continue;
+        }
+        for &n in nodes {
+            taken[n as usize] = true;
+        }
+        picked.push(index);
+    }
+    picked
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn node_id(index: usize) -> u32 {
+    u32::try_from(index).expect("more than 4 billion intents in one run")
+}
+
+fn push_once(list: &mut Vec<u32>, node: u32) {
+    if list.last() != Some(&node) {
+        list.push(node);
+    }
+}
+
+/// Splits `steam:assetA` into its platform and bare asset id.
+fn parse_asset_key(key: &str) -> Option<(Platform, &str)> {
+    let (platform, asset_id) = key.split_once(':')?;
+    match platform {
+        "steam" => Some((Platform::Steam, asset_id)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// The worked example of spec section 9, from the same fixture file the M111 milestone seeds.
+    fn worked_example() -> (Vec<SwapIntent>, AssetValues) {
+        let fixture: Value =
+            serde_json::from_str(include_str!("../../../fixtures/swap/worked-example.json")).unwrap();
+        let intents = serde_json::from_value(fixture["intents"].clone()).unwrap();
+        let values = fixture["asset_values_usd"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+            .collect();
+        (intents, values)
+    }
+
+    fn intent(id: &str, offers: &[&str], wants: &[&str], band: (f64, f64), max_len: u8) -> SwapIntent {
+        serde_json::from_value(json!({
+            "id": id,
+            "actor": {"type": "user", "id": format!("u_{id}")},
+            "offer": offers.iter().map(|a| json!({"platform": "steam", "asset_id": a})).collect::<Vec<_>>(),
+            "want_spec": {"type": "set", "any_of": wants.iter().map(|a| json!({"type": "specific_asset", "platform": "steam", "asset_key": format!("steam:{a}")})).collect::<Vec<_>>()},
+            "value_band": {"min_usd": band.0, "max_usd": band.1, "pricing_source": "test"},
+            "trust_constraints": {"max_cycle_length": max_len, "min_counterparty_reliability": 0},
+            "time_constraints": {"expires_at": "2026-03-01T00:00:00Z"},
+            "settlement_preferences": {"require_escrow": false}
+        }))
+        .unwrap()
+    }
+
+    fn values(pairs: &[(&str, f64)]) -> AssetValues {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    }
+
+    #[test]
+    fn worked_example_matches_the_spec_exactly() {
+        let (intents, vals) = worked_example();
+        let outcome = run(&intents, &vals);
+        assert_eq!(outcome.stats.intents_active, 6);
+        assert_eq!(outcome.stats.edges, 7);
+        assert_eq!(outcome.stats.candidate_cycles, 3);
+        assert_eq!(outcome.stats.candidate_proposals, 3);
+        assert_eq!(outcome.stats.selected_proposals, 2);
+        let ids: Vec<&[String]> = outcome.selected.iter().map(|p| p.intent_ids.as_slice()).collect();
+        assert_eq!(ids, [&["intent_d", "intent_e"][..], &["intent_a", "intent_b", "intent_c"][..]]);
+        assert_eq!(outcome.selected[0].id, "cycle_961f2288e6f7");
+        assert_eq!(outcome.selected[0].confidence_score, 0.8804);
+        assert_eq!(outcome.selected[1].confidence_score, 0.8302);
+        assert_eq!(outcome.selected[0].value_spread, 0.0196);
+        assert_eq!(
+            outcome.selected[0].explainability,
+            [
+                "All wants satisfied within explicit constraints",
+                "cycle_length=2",
+                "value_spread=0.0196",
+                "confidence_score=0.8804"
+            ]
+        );
+        let fees: Vec<f64> = outcome.selected[0].fee_breakdown.iter().map(|f| f.fee_usd.0).collect();
+        assert_eq!(fees, [0.51, 0.5]);
+        assert_eq!(outcome.selected[0].expires_at, "2026-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn the_conflicting_third_cycle_is_ranked_but_not_selected() {
+        let (intents, vals) = worked_example();
+        let graph = Graph::build(&intents, &vals);
+        let candidates = graph.candidates(&graph.cycles());
+        let scores: Vec<f64> = candidates.ranked.iter().map(|c| c.confidence_score).collect();
+        assert_eq!(scores, [0.8804, 0.8302, 0.6192]);
+        assert_eq!(graph.intent_ids(&candidates.ranked[2]), ["intent_a", "intent_b", "intent_f"]);
+        assert_eq!(select_greedy(graph.node_count(), &candidates.ranked), [0, 1]);
+    }
+
+    #[test]
+    fn category_wants_match_metadata_category_exactly() {
+        let mut a = intent("a", &["x"], &[], (0.0, 100.0), 2);
+        a.want_spec.any_of = vec![WantClause::Category {
+            platform: Platform::Steam,
+            app_id: super::super::types::AppId::Number(730),
+            category: "knife".into(),
+            constraints: None,
+        }];
+        let mut b = intent("b", &["y"], &["x"], (0.0, 100.0), 2);
+        b.offer[0].metadata = Some(json!({"category": "knife"}).as_object().unwrap().clone());
+        let mut c = intent("c", &["z"], &["x"], (0.0, 100.0), 2);
+        c.offer[0].metadata = Some(json!({"category": "Knife"}).as_object().unwrap().clone());
+        let outcome = run(&[a, b, c], &values(&[("x", 10.0), ("y", 10.0), ("z", 10.0)]));
+        // a wants knives: only b's offer is one (c's category differs in case). b and c want x.
+        assert_eq!(outcome.stats.edges, 3);
+        assert_eq!(outcome.selected.len(), 1);
+        assert_eq!(outcome.selected[0].intent_ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn value_bands_are_inclusive_at_both_ends() {
+        let lower = [
+            intent("a", &["x"], &["y"], (50.0, 60.0), 2),
+            intent("b", &["y"], &["x"], (40.0, 50.0), 2),
+        ];
+        let outcome = run(&lower, &values(&[("x", 50.0), ("y", 50.0)]));
+        assert_eq!(outcome.stats.edges, 2, "v == min and v == max are both inside");
+        let outside = run(&lower, &values(&[("x", 50.0), ("y", 60.01)]));
+        assert_eq!(outside.stats.edges, 1);
+        assert_eq!(outside.stats.candidate_cycles, 0);
+    }
+
+    #[test]
+    fn max_cycle_length_drops_a_three_cycle() {
+        let intents = [
+            intent("a", &["x"], &["y"], (0.0, 100.0), 3),
+            intent("b", &["y"], &["z"], (0.0, 100.0), 2),
+            intent("c", &["z"], &["x"], (0.0, 100.0), 3),
+        ];
+        let outcome = run(&intents, &values(&[("x", 10.0), ("y", 10.0), ("z", 10.0)]));
+        assert_eq!(outcome.stats.candidate_cycles, 1);
+        assert_eq!(outcome.stats.candidate_proposals, 0);
+        assert_eq!(outcome.diagnostics.cycles_dropped_max_length, 1);
+        assert!(outcome.selected.is_empty());
+    }
+
+    #[test]
+    fn a_missing_value_skips_the_edge_and_is_counted() {
+        let intents = [
+            intent("a", &["x"], &["y"], (0.0, 100.0), 2),
+            intent("b", &["y"], &["x"], (0.0, 100.0), 2),
+        ];
+        let outcome = run(&intents, &values(&[("x", 10.0)]));
+        assert_eq!(outcome.stats.edges, 1);
+        assert_eq!(outcome.diagnostics.edges_skipped_missing_value, 1);
+        assert_eq!(outcome.stats.candidate_cycles, 0);
+    }
+
+    #[test]
+    fn partner_and_cancelled_intents_are_left_out() {
+        let mut partner = intent("b", &["y"], &["x"], (0.0, 100.0), 2);
+        partner.actor.kind = ActorType::Partner;
+        let mut cancelled = intent("c", &["y"], &["x"], (0.0, 100.0), 2);
+        cancelled.status = IntentStatus::Cancelled;
+        let a = intent("a", &["x"], &["y"], (0.0, 100.0), 2);
+        let outcome = run(&[a.clone(), partner, cancelled], &values(&[("x", 10.0), ("y", 10.0)]));
+        assert_eq!(outcome.stats.intents_active, 1);
+        assert_eq!(outcome.stats.edges, 0);
+        let mut user_b = intent("b", &["y"], &["x"], (0.0, 100.0), 2);
+        user_b.actor.kind = ActorType::User;
+        let outcome = run(&[a, user_b], &values(&[("x", 10.0), ("y", 10.0)]));
+        assert_eq!(outcome.stats.selected_proposals, 1);
+    }
+
+    #[test]
+    fn the_same_node_set_in_the_other_direction_is_another_cycle() {
+        // a, b, c all want each other's assets: both a>b>c and a>c>b exist, plus three 2-cycles.
+        let intents = [
+            intent("a", &["x"], &["y", "z"], (0.0, 100.0), 3),
+            intent("b", &["y"], &["x", "z"], (0.0, 100.0), 3),
+            intent("c", &["z"], &["x", "y"], (0.0, 100.0), 3),
+        ];
+        let outcome = run(&intents, &values(&[("x", 10.0), ("y", 10.0), ("z", 10.0)]));
+        assert_eq!(outcome.stats.edges, 6);
+        assert_eq!(outcome.stats.candidate_cycles, 5);
+        assert_eq!(outcome.stats.selected_proposals, 1, "every candidate shares an intent with a 2-cycle");
+    }
+
+    #[test]
+    fn whole_fee_values_stay_integers() {
+        let intents = [
+            intent("a", &["x"], &["y"], (0.0, 1000.0), 2),
+            intent("b", &["y"], &["x"], (0.0, 1000.0), 2),
+        ];
+        let outcome = run(&intents, &values(&[("x", 100.0), ("y", 100.0)]));
+        let fees = serde_json::to_string(&outcome.selected[0].fee_breakdown).unwrap();
+        assert!(fees.contains(r#""fee_usd":1}"#), "{fees}");
+        assert_eq!(outcome.selected[0].explainability[2], "value_spread=0");
+    }
+}

@@ -1,0 +1,5 @@
+//! What belongs to no marketplace: health, the OpenAPI document, and the dev-only fixture
+//! loader and reset that milestones use to start from a known state.
+
+pub mod handlers;
+pub mod types;

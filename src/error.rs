@@ -1,0 +1,184 @@
+//! Errors: [`ApiError`] is what an operation answers; [`Error`] is what the library's own
+//! machinery (manifest, store, contracts, start-up) fails with.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::reason::{ErrorClass, Reason};
+
+/// A failure answered to a client: a [`Reason`] from the registry plus the details that locate
+/// it (ids, field paths). Status, `error.code` and message all come from the reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    reason: Reason,
+    details: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(reason: Reason) -> ApiError {
+        ApiError {
+            reason,
+            details: Map::new(),
+        }
+    }
+
+    /// Adds a detail. Values are serialized with serde; a value that cannot be is a bug and
+    /// becomes `null` rather than a panic.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl Serialize) -> ApiError {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.details.insert(key.to_owned(), value);
+        self
+    }
+
+    /// An internal failure (a store error, a bug). The cause goes to the log, never to the
+    /// client: the body only says `internal_error`.
+    pub fn internal(cause: impl fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(Reason::InternalError)
+    }
+
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    pub fn status(&self) -> u16 {
+        self.reason.status()
+    }
+
+    pub fn details(&self) -> &Map<String, Value> {
+        &self.details
+    }
+
+    /// The error envelope `{correlation_id, error: {code, message, details}}`.
+    pub fn envelope(&self, correlation_id: &str) -> ErrorEnvelope {
+        let mut extra = self.details.clone();
+        extra.remove("reason_code");
+        ErrorEnvelope {
+            correlation_id: correlation_id.to_owned(),
+            error: ErrorBody {
+                code: self.reason.class(),
+                message: self.reason.message().to_owned(),
+                details: ErrorDetails {
+                    reason_code: self.reason,
+                    extra,
+                },
+            },
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> ApiError {
+        ApiError::internal(error)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.reason.message(), self.reason.code())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Every error body the runtime sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEnvelope {
+    pub correlation_id: String,
+    pub error: ErrorBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The error class; fixes the HTTP status.
+    pub code: ErrorClass,
+    /// The reason's fixed message.
+    pub message: String,
+    pub details: ErrorDetails,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDetails {
+    /// The precise, stable reason.
+    pub reason_code: Reason,
+    /// Ids and locations that explain this failure; never a time or a secret.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// What the library's machinery fails with, by kind; the binaries map kinds to exit codes.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The manifest is malformed or disagrees with the handlers or the schemas.
+    Manifest,
+    /// The store failed to open, migrate or answer.
+    Store,
+    /// Generated contracts differ from the committed files, or an example fails.
+    Contracts,
+    /// A command-line or configuration value is wrong.
+    Config,
+    /// Reading or writing a file failed.
+    Io,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Manifest => "manifest error",
+            ErrorKind::Store => "store error",
+            ErrorKind::Contracts => "contract drift",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Io => "i/o error",
+        })
+    }
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::new(ErrorKind::Io, format!("{}: {source}", path.display())).with_source(source)
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(error: crate::store::StoreError) -> Error {
+        Error::new(ErrorKind::Store, error.to_string()).with_source(error)
+    }
+}

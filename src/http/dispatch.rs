@@ -1,0 +1,270 @@
+//! The one pipeline every operation goes through, in the contract's order:
+//! auth, request clock, query, idempotency key, body limit, then one transaction in which a
+//! replay is answered from its record, the body is validated, the handler runs, and the
+//! response is recorded.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::clock::parse_rfc3339;
+use crate::error::ApiError;
+use crate::json::canonical;
+use crate::reason::Reason;
+use crate::store::{IdempotencyRecord, IdempotencyScope};
+
+use super::logging::{CorrelationId, OperationTag};
+use super::{AppState, BODY_LIMIT_BYTES, OpContext, auth, idempotency, validation};
+
+pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+const REQUEST_CLOCK: &str = "x-now-iso";
+
+/// A finished answer: status and canonical JSON body.
+struct Answer {
+    status: u16,
+    body: String,
+    replayed: bool,
+}
+
+impl Answer {
+    fn error(error: &ApiError, correlation_id: &str) -> Answer {
+        let body = serde_json::to_value(error.envelope(correlation_id))
+            .map(|value| canonical(&value))
+            .unwrap_or_default();
+        Answer {
+            status: error.status(),
+            body,
+            replayed: false,
+        }
+    }
+
+    fn into_response(self, operation_id: &str) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            self.body,
+        )
+            .into_response();
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+        }
+        response
+            .extensions_mut()
+            .insert(OperationTag(operation_id.to_owned()));
+        response
+    }
+}
+
+/// Runs operation `index` of the runtime for one request.
+pub async fn dispatch(
+    state: AppState,
+    index: usize,
+    path_params: BTreeMap<String, String>,
+    request: Request,
+) -> Response {
+    let runtime = state.runtime();
+    let operation = &runtime.operations[index].operation;
+    let correlation_id = request
+        .extensions()
+        .get::<CorrelationId>()
+        .map_or_else(|| runtime.next_correlation_id(), |id| id.0.clone());
+    let answer = match prepare(&state, index, request).await {
+        Ok(prepared) => {
+            let state = state.clone();
+            let correlation_id = correlation_id.clone();
+            tokio::task::spawn_blocking(move || {
+                execute(&state, index, &path_params, &prepared, &correlation_id)
+            })
+            .await
+            .unwrap_or_else(|join_error| {
+                Err(ApiError::internal(format!("handler panicked: {join_error}")))
+            })
+        }
+        Err(error) => Err(error),
+    };
+    let answer = answer.unwrap_or_else(|error| Answer::error(&error, &correlation_id));
+    answer.into_response(&operation.operation_id)
+}
+
+/// What the async part gathers before the blocking part runs.
+struct Prepared {
+    caller: Option<auth::Caller>,
+    request_clock: Option<String>,
+    query: BTreeMap<String, validation::QueryValue>,
+    idempotency_key: Option<String>,
+    request_hash: String,
+    body: Bytes,
+}
+
+async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Prepared, ApiError> {
+    let operation = &state.runtime().operations[index].operation;
+    let (parts, body) = request.into_parts();
+    let caller = auth::authenticate(operation, &parts.headers)?;
+    let request_clock = request_clock(&parts.headers)?;
+    let query = validation::query(operation, parts.uri.query())?;
+    let idempotency_key = if operation.idempotency.required {
+        Some(idempotency::key(&parts.headers)?)
+    } else {
+        None
+    };
+    let body = if operation.request_schema.is_some() {
+        read_body(&parts.headers, body).await?
+    } else {
+        Bytes::new()
+    };
+    let request_hash = idempotency::request_hash(operation.method.as_str(), parts.uri.path(), &body);
+    Ok(Prepared {
+        caller,
+        request_clock,
+        query,
+        idempotency_key,
+        request_hash,
+        body,
+    })
+}
+
+fn request_clock(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(REQUEST_CLOCK) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(text) if parse_rfc3339(text).is_some() => Ok(Some(text.to_owned())),
+        _ => Err(ApiError::new(Reason::RequestClockInvalid).with("header", REQUEST_CLOCK)),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::new(Reason::RequestBodyTooLarge).with("limit_bytes", BODY_LIMIT_BYTES);
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
+        return Err(too_large());
+    }
+    // A body that fails to arrive is either over the limit or abandoned by the client; the
+    // second never reads the answer, so both are answered as too large.
+    axum::body::to_bytes(body, BODY_LIMIT_BYTES)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// The blocking part: one transaction from replay check to commit.
+fn execute(
+    state: &AppState,
+    index: usize,
+    path_params: &BTreeMap<String, String>,
+    prepared: &Prepared,
+    correlation_id: &str,
+) -> Result<Answer, ApiError> {
+    let runtime = state.runtime();
+    let bound = &runtime.operations[index];
+    let operation = &bound.operation;
+    let is_write = !operation.method.is_read();
+    let mut tx = if is_write {
+        runtime.store.write()?
+    } else {
+        runtime.store.read()?
+    };
+
+    // An operation without auth has one anonymous key space.
+    let scope = prepared.idempotency_key.as_deref().map(|key| IdempotencyScope {
+        actor_type: prepared.caller.as_ref().map_or("", |c| c.actor.kind.as_str()),
+        actor_id: prepared.caller.as_ref().map_or("", |c| c.actor.id.as_str()),
+        operation_id: &operation.operation_id,
+        key,
+    });
+    if let Some(scope) = &scope {
+        if let Some(record) = tx.idempotency_record(scope)? {
+            if record.request_hash != prepared.request_hash {
+                return Err(ApiError::new(Reason::IdempotencyKeyReusePayloadMismatch)
+                    .with("operation_id", &operation.operation_id)
+                    .with("idempotency_key", scope.key));
+            }
+            return Ok(Answer {
+                status: record.status,
+                body: record.body,
+                replayed: true,
+            });
+        }
+    }
+
+    if is_write {
+        tx.savepoint()?;
+    }
+    let outcome = validation::body(bound, &prepared.body).and_then(|body| {
+        let context = OpContext {
+            operation,
+            caller: prepared.caller.as_ref(),
+            path_params,
+            query: &prepared.query,
+            body: &body,
+            correlation_id,
+            request_clock: prepared.request_clock.as_deref(),
+            runtime,
+        };
+        (bound.handler)(&context, tx.as_mut())
+    });
+    let answer = match outcome {
+        Ok(body) => Answer {
+            status: operation.success_status,
+            body: canonical(&body),
+            replayed: false,
+        },
+        // A bug: nothing is written, nothing is recorded; the client may retry.
+        Err(error) if error.status() >= 500 => return Err(error),
+        Err(error) => {
+            if is_write {
+                tx.rollback_to_savepoint()?;
+            }
+            Answer::error(&error, correlation_id)
+        }
+    };
+    if let Some(scope) = &scope {
+        tx.put_idempotency_record(
+            scope,
+            &IdempotencyRecord {
+                request_hash: prepared.request_hash.clone(),
+                status: answer.status,
+                body: answer.body.clone(),
+            },
+        )?;
+    }
+    if is_write && (answer.status < 300 || scope.is_some()) {
+        tx.commit()?;
+    }
+    Ok(answer)
+}
+
+/// 404 for a path no mounted operation declares.
+pub(crate) async fn route_not_found(State(state): State<AppState>, request: Request) -> Response {
+    let correlation_id = correlation_of(&state, &request);
+    let error = ApiError::new(Reason::RouteNotFound).with("path", request.uri().path());
+    Answer::error(&error, &correlation_id).into_response("")
+}
+
+/// 405 for a declared path called with another method.
+pub(crate) async fn method_not_allowed(State(state): State<AppState>, request: Request) -> Response {
+    let correlation_id = correlation_of(&state, &request);
+    let allowed = state.runtime().allowed_methods(request.uri().path());
+    let error = ApiError::new(Reason::MethodNotAllowed)
+        .with("method", request.method().as_str())
+        .with("allowed_methods", &allowed);
+    let mut response = Answer::error(&error, &correlation_id).into_response("");
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+fn correlation_of(state: &AppState, request: &Request) -> String {
+    request
+        .extensions()
+        .get::<CorrelationId>()
+        .map_or_else(|| state.runtime().next_correlation_id(), |id| id.0.clone())
+}

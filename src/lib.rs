@@ -1,0 +1,39 @@
+//! marketref: marketplace API contracts, their reference runtime, and the proof that an
+//! implementation keeps them.
+//!
+//! # Layout
+//!
+//! - [`manifest`]: the API manifest (`schemas/manifest.yaml`), the one list of operations with
+//!   their auth rules, idempotency, schemas and reason codes. Everything else reads it.
+//! - [`reason`]: the reason-code registry. One declaration per failure binds its error class,
+//!   HTTP status and fixed message; [`error::ApiError`] builds every error body from it.
+//! - [`contracts`]: the JSON Schemas generated from the Rust types, the drift check that compares
+//!   them with the committed files, example validation, and the OpenAPI document.
+//! - [`http`]: the runtime. [`http::app`] builds the router from the manifest, [`http::run`]
+//!   serves it. Auth, idempotency, body limits and request validation live there once.
+//! - [`store`]: the `Store` trait and its SQLite implementation (one transaction per request).
+//! - [`domain`]: one folder per marketplace domain, each with the same shape: `types` (the serde
+//!   and schemars boundary), a pure engine or rules module, `store` (its tables), `handlers`.
+//! - [`clock`] and [`json`]: the injectable clock, canonical JSON and hashing.
+//!
+//! # How a request flows
+//!
+//! The router has one route per manifest operation. Each route calls
+//! [`http::dispatch`], which reads the correlation id and the request clock, checks the caller's
+//! identity, actor type and scopes against the operation's auth rule, reads the body under the
+//! size limit, opens one store transaction, answers a replay from the idempotency record when
+//! there is one, validates the body against the operation's request schema, and only then calls
+//! the domain handler. A failing handler's writes are rolled back; the response is recorded for
+//! idempotent operations and the transaction commits.
+
+pub mod clock;
+pub mod contracts;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod manifest;
+pub mod reason;
+pub mod store;
+
+pub use error::{ApiError, Error, ErrorKind};

@@ -1,0 +1,183 @@
+//! The `marketref` command: serve the reference runtime, check and write the contract files.
+//!
+//! Exit codes: 0 success; 1 the contract check found problems; 2 the command line or the
+//! configuration is wrong; 3 the runtime failed (store, I/O).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use marketref::clock::SystemClock;
+use marketref::http::{AppState, RuntimeConfig};
+use marketref::store::SqliteStore;
+use marketref::{Error, ErrorKind};
+
+#[derive(Parser)]
+#[command(name = "marketref", version, about = "Marketplace API contracts and their reference runtime")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the reference server on the embedded SQLite store.
+    Serve(ServeArgs),
+    /// Check, write or print the contract files (schemas, reason codes, OpenAPI).
+    Contracts {
+        #[command(subcommand)]
+        command: ContractsCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on. Identity comes from trusted headers, so only loopback is allowed
+    /// unless --allow-remote is given.
+    #[arg(long, default_value = "127.0.0.1:3005")]
+    addr: SocketAddr,
+    /// SQLite database file; created when missing.
+    #[arg(long, default_value = "./marketref.db")]
+    db: PathBuf,
+    /// Mount the dev-only operations (POST /dev/fixtures, POST /dev/reset).
+    #[arg(long)]
+    dev: bool,
+    /// Listen on a non-loopback address although callers are identified by headers that anyone
+    /// who can reach the port can set. Only behind a gateway that sets them.
+    #[arg(long)]
+    allow_remote: bool,
+}
+
+#[derive(Subcommand)]
+enum ContractsCommand {
+    /// Exit 0 when the committed contract files equal the generated ones and every example
+    /// validates; otherwise print each problem (with a diff) and exit 1.
+    Check {
+        /// Repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Regenerate the committed contract files under schemas/.
+    Write {
+        /// Repository root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Print the OpenAPI 3.1 document.
+    Openapi {
+        /// Include the dev-only operations.
+        #[arg(long)]
+        dev: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Contracts { command } => contracts(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let kind = error.downcast_ref::<Error>().map(Error::kind);
+            match kind {
+                Some(ErrorKind::Config | ErrorKind::Manifest) => ExitCode::from(2),
+                _ => ExitCode::from(3),
+            }
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MARKETREF_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    if !args.addr.ip().is_loopback() && !args.allow_remote {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "refusing to listen on {}: callers are identified by trusted headers, so only loopback \
+                 addresses are allowed; pass --allow-remote if a gateway sets those headers",
+                args.addr
+            ),
+        )
+        .into());
+    }
+    let store = SqliteStore::open(&args.db)
+        .map_err(Error::from)
+        .with_context(|| format!("opening {}", args.db.display()))?;
+    let state = AppState::new(RuntimeConfig {
+        store: Arc::new(store),
+        clock: Arc::new(SystemClock),
+        dev: args.dev,
+    })?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("binding {}", args.addr))?;
+        tracing::info!(addr = %listener.local_addr()?, db = %args.db.display(), dev = args.dev, "marketref listening");
+        marketref::http::run(listener, state, shutdown_signal()).await?;
+        tracing::info!("marketref stopped; store closed");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ContractsCommand::Check { root } => {
+            let report = marketref::contracts::check(&root)?;
+            println!("{report}");
+            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        ContractsCommand::Write { root } => {
+            let written = marketref::contracts::write(&root)?;
+            if written.is_empty() {
+                println!("contracts: every generated file is up to date");
+            }
+            for path in written {
+                println!("wrote {path}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ContractsCommand::Openapi { dev } => {
+            let document = marketref::contracts::openapi::document(marketref::manifest::Manifest::embedded(), dev);
+            println!("{}", serde_json::to_string_pretty(&document)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The API manifest: `schemas/manifest.yaml`, the one list of operations.
+//!
+//! Routes, auth rules, idempotency, request validation and the OpenAPI document are all derived
+//! from it; nothing else in the runtime lists operations. Its own JSON Schema
+//! (`schemas/Manifest.schema.json`) is generated from the types below.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ActorType;
+use crate::error::{Error, ErrorKind};
+use crate::reason::Reason;
+
+/// The manifest text, embedded so that the binary is the contract it serves.
+pub const MANIFEST_YAML: &str = include_str!("../schemas/manifest.yaml");
+/// Where the manifest lives in the repository.
+pub const MANIFEST_PATH: &str = "schemas/manifest.yaml";
+
+/// A whole API manifest.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The manifest format version; this runtime reads version 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub manifest_version: u32,
+    /// The API's name.
+    #[schemars(length(min = 1))]
+    pub title: String,
+    /// The API's version (semver).
+    #[schemars(regex(pattern = r"^\d+\.\d+\.\d+$"))]
+    pub api_version: String,
+    /// What the API is for.
+    pub description: String,
+    /// Every operation of the API.
+    #[schemars(length(min = 1))]
+    pub operations: Vec<Operation>,
+}
+
+/// One operation: the unit the router, the auth layer, the verifier and the OpenAPI document
+/// share.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// Stable id, `area.verb` (`swapIntents.create`).
+    #[schemars(regex(pattern = r"^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$"))]
+    pub operation_id: String,
+    pub method: HttpMethod,
+    /// Path template with `{name}` parameters.
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9_\-./{}]*$"))]
+    pub path: String,
+    #[schemars(length(min = 1))]
+    pub summary: String,
+    /// OpenAPI tag that groups the operation.
+    #[schemars(length(min = 1))]
+    pub tag: String,
+    /// Mounted only when the server runs with `--dev`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dev_only: bool,
+    pub auth: AuthRule,
+    pub idempotency: IdempotencyRule,
+    /// Query parameters the operation accepts; any other is rejected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_params: Vec<QueryParam>,
+    /// Schema name of the JSON body; absent when the operation takes no body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_schema: Option<String>,
+    /// The reason answered when the body is not JSON or breaks the request schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_request_reason: Option<String>,
+    /// Schema name of the success body.
+    pub response_schema: String,
+    /// HTTP status of a success.
+    #[schemars(range(min = 200, max = 299))]
+    pub success_status: u16,
+    /// Reasons the operation's own logic may answer. Reasons of the shared layers (auth,
+    /// idempotency, body, query) are implied by the rules above; see
+    /// [`Operation::effective_reasons`].
+    pub reason_codes: Vec<String>,
+    /// Example files, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+
+    /// Reads mutate nothing and run in a read transaction.
+    pub fn is_read(self) -> bool {
+        self == HttpMethod::Get
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthRule {
+    /// Whether the caller must identify itself with the actor headers.
+    pub required: bool,
+    /// Actor types that may call; empty when auth is not required.
+    pub allowed_actor_types: Vec<ActorType>,
+    /// Scopes the caller must hold, all of them.
+    pub required_scopes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencyRule {
+    /// Whether an `Idempotency-Key` header is required and responses are recorded.
+    pub required: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryParam {
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub name: String,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub kind: QueryParamType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<i64>,
+    /// Allowed values of a string parameter.
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryParamType {
+    String,
+    Integer,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub name: String,
+    /// A request body that must validate against the request schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// A response body: validated against the response schema, or against the error envelope
+    /// when `status` is 400 or more (and then its reason must be one the operation may answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// The status of the example response; the operation's success status when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 200, max = 599))]
+    pub status: Option<u16>,
+}
+
+impl Manifest {
+    /// The embedded manifest, parsed and checked once. Panics only if the committed manifest is
+    /// broken, which the drift gate and every test catch first.
+    pub fn embedded() -> &'static Manifest {
+        static MANIFEST: OnceLock<Manifest> = OnceLock::new();
+        MANIFEST.get_or_init(|| match Manifest::parse(MANIFEST_YAML) {
+            Ok(manifest) => manifest,
+            Err(error) => panic!("the embedded {MANIFEST_PATH} is invalid: {error}"),
+        })
+    }
+
+    /// Parses a manifest and checks the rules its schema cannot express.
+    pub fn parse(yaml: &str) -> Result<Manifest, Error> {
+        let manifest: Manifest = serde_saphyr::from_str(yaml)
+            .map_err(|error| Error::new(ErrorKind::Manifest, format!("{MANIFEST_PATH}: {error}")))?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    pub fn operation(&self, operation_id: &str) -> Option<&Operation> {
+        self.operations
+            .iter()
+            .find(|operation| operation.operation_id == operation_id)
+    }
+
+    /// Rules across fields: unique ids and routes, known reasons, consistent body rules.
+    fn check(&self) -> Result<(), Error> {
+        let fail = |message: String| Err(Error::new(ErrorKind::Manifest, message));
+        let mut ids = BTreeSet::new();
+        let mut routes = BTreeSet::new();
+        for operation in &self.operations {
+            let id = &operation.operation_id;
+            if !ids.insert(id.as_str()) {
+                return fail(format!("operation id `{id}` is declared twice"));
+            }
+            if !routes.insert((operation.method, operation.route_shape())) {
+                return fail(format!(
+                    "{id}: {} {} collides with another operation",
+                    operation.method.as_str(),
+                    operation.path
+                ));
+            }
+            for code in operation
+                .reason_codes
+                .iter()
+                .chain(operation.invalid_request_reason.iter())
+            {
+                if Reason::from_code(code).is_none() {
+                    return fail(format!(
+                        "{id}: reason code `{code}` is not in the registry (src/reason.rs)"
+                    ));
+                }
+            }
+            if operation.request_schema.is_some() != operation.invalid_request_reason.is_some() {
+                return fail(format!(
+                    "{id}: request_schema and invalid_request_reason go together"
+                ));
+            }
+            if operation.auth.required && operation.auth.allowed_actor_types.is_empty() {
+                return fail(format!("{id}: auth is required but no actor type is allowed"));
+            }
+            if !operation.auth.required
+                && (!operation.auth.allowed_actor_types.is_empty()
+                    || !operation.auth.required_scopes.is_empty())
+            {
+                return fail(format!(
+                    "{id}: actor types and scopes need `auth.required: true`"
+                ));
+            }
+            if operation.idempotency.required && operation.method.is_read() {
+                return fail(format!("{id}: a GET cannot be idempotent-keyed"));
+            }
+            let mut names = BTreeSet::new();
+            for param in &operation.query_params {
+                if !names.insert(param.name.as_str()) {
+                    return fail(format!("{id}: query parameter `{}` is declared twice", param.name));
+                }
+            }
+            for example in &operation.examples {
+                if example.request.is_some() && operation.request_schema.is_none() {
+                    return fail(format!(
+                        "{id}: example `{}` has a request but the operation takes no body",
+                        example.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every reason any operation may answer, plus the router's own.
+    pub fn all_effective_reasons(&self) -> BTreeSet<Reason> {
+        let mut all: BTreeSet<Reason> = self
+            .operations
+            .iter()
+            .flat_map(Operation::effective_reasons)
+            .collect();
+        all.extend(ROUTER_REASONS);
+        all
+    }
+}
+
+/// Reasons the router answers outside any operation.
+pub const ROUTER_REASONS: [Reason; 3] = [
+    Reason::RouteNotFound,
+    Reason::MethodNotAllowed,
+    Reason::InternalError,
+];
+
+impl Operation {
+    /// Path parameter names, in order.
+    pub fn path_params(&self) -> Vec<&str> {
+        self.path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .collect()
+    }
+
+    /// The path with parameter names erased, so that `/a/{x}` and `/a/{y}` collide.
+    fn route_shape(&self) -> String {
+        self.path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "{}" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    pub fn invalid_request_reason(&self) -> Option<Reason> {
+        self.invalid_request_reason
+            .as_deref()
+            .and_then(Reason::from_code)
+    }
+
+    /// The operation's own reasons, as declared.
+    pub fn declared_reasons(&self) -> impl Iterator<Item = Reason> + '_ {
+        self.reason_codes
+            .iter()
+            .filter_map(|code| Reason::from_code(code))
+    }
+
+    /// Every reason this operation may answer: its own plus those its rules imply.
+    pub fn effective_reasons(&self) -> BTreeSet<Reason> {
+        let mut reasons: BTreeSet<Reason> = self.declared_reasons().collect();
+        reasons.extend(self.invalid_request_reason());
+        reasons.insert(Reason::RequestClockInvalid);
+        if self.auth.required {
+            reasons.insert(Reason::AuthIdentityMissing);
+            reasons.insert(Reason::AuthActorTypeUnknown);
+            if self.auth.allowed_actor_types.len() < ActorType::ALL.len() {
+                reasons.insert(Reason::AuthActorTypeNotAllowed);
+            }
+            if !self.auth.required_scopes.is_empty() {
+                reasons.insert(Reason::AuthScopeMissing);
+            }
+        }
+        if self.idempotency.required {
+            reasons.insert(Reason::IdempotencyKeyRequired);
+            reasons.insert(Reason::IdempotencyKeyInvalid);
+            reasons.insert(Reason::IdempotencyKeyReusePayloadMismatch);
+        }
+        if self.request_schema.is_some() {
+            reasons.insert(Reason::RequestBodyTooLarge);
+        }
+        if !self.query_params.is_empty() {
+            reasons.insert(Reason::QueryInvalid);
+        }
+        reasons
+    }
+
+    /// Effective reasons grouped by HTTP status, for the OpenAPI document.
+    pub fn reasons_by_status(&self) -> BTreeMap<u16, Vec<Reason>> {
+        let mut by_status: BTreeMap<u16, Vec<Reason>> = BTreeMap::new();
+        for reason in self.effective_reasons() {
+            by_status.entry(reason.status()).or_default().push(reason);
+        }
+        by_status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_manifest_parses_and_checks() {
+        let manifest = Manifest::embedded();
+        assert!(manifest.operation("marketplaceMatching.run").is_some());
+        assert!(manifest.operation("no.such").is_none());
+    }
+
+    #[test]
+    fn duplicate_operation_ids_are_refused() {
+        let op = "  - operation_id: a.b\n    method: GET\n    path: /a\n    summary: s\n    tag: t\n    auth: {required: false, allowed_actor_types: [], required_scopes: []}\n    idempotency: {required: false}\n    response_schema: X\n    success_status: 200\n    reason_codes: []\n";
+        let yaml = format!(
+            "manifest_version: 1\ntitle: t\napi_version: 1.0.0\ndescription: d\noperations:\n{op}{}",
+            op.replace("path: /a", "path: /b")
+        );
+        let error = Manifest::parse(&yaml).unwrap_err();
+        assert!(error.message().contains("declared twice"), "{error}");
+    }
+
+    #[test]
+    fn unknown_reason_codes_are_refused() {
+        let yaml = "manifest_version: 1\ntitle: t\napi_version: 1.0.0\ndescription: d\noperations:\n  - operation_id: a.b\n    method: GET\n    path: /a\n    summary: s\n    tag: t\n    auth: {required: false, allowed_actor_types: [], required_scopes: []}\n    idempotency: {required: false}\n    response_schema: X\n    success_status: 200\n    reason_codes: [no_such_reason]\n";
+        let error = Manifest::parse(yaml).unwrap_err();
+        assert!(error.message().contains("no_such_reason"), "{error}");
+    }
+
+    #[test]
+    fn path_params_in_order() {
+        let manifest = Manifest::embedded();
+        let op = manifest.operation("swapIntents.cancel").unwrap();
+        assert_eq!(op.path_params(), vec!["id"]);
+    }
+}

@@ -1,0 +1,290 @@
+//! The reason-code registry.
+//!
+//! Every failure the runtime can answer is declared once, below: its stable `reason_code`, its
+//! error class (which fixes the HTTP status and `error.code`), and its fixed message. Handlers
+//! name a [`Reason`]; they never write a status or a message. `schemas/reason_codes.json` is
+//! generated from this table and committed, so clients read the same registry.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The class of an error: the `error.code` of the envelope, and the HTTP status it implies.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorClass {
+    Unauthorized,
+    Forbidden,
+    InsufficientScope,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    IdempotencyKeyReusePayloadMismatch,
+    ConstraintViolation,
+    SchemaInvalid,
+    PayloadTooLarge,
+    Unprocessable,
+    Internal,
+}
+
+impl ErrorClass {
+    pub const ALL: &'static [ErrorClass] = &[
+        ErrorClass::Unauthorized,
+        ErrorClass::Forbidden,
+        ErrorClass::InsufficientScope,
+        ErrorClass::NotFound,
+        ErrorClass::MethodNotAllowed,
+        ErrorClass::Conflict,
+        ErrorClass::IdempotencyKeyReusePayloadMismatch,
+        ErrorClass::ConstraintViolation,
+        ErrorClass::SchemaInvalid,
+        ErrorClass::PayloadTooLarge,
+        ErrorClass::Unprocessable,
+        ErrorClass::Internal,
+    ];
+
+    /// The value of `error.code` in the envelope.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorClass::Unauthorized => "UNAUTHORIZED",
+            ErrorClass::Forbidden => "FORBIDDEN",
+            ErrorClass::InsufficientScope => "INSUFFICIENT_SCOPE",
+            ErrorClass::NotFound => "NOT_FOUND",
+            ErrorClass::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorClass::Conflict => "CONFLICT",
+            ErrorClass::IdempotencyKeyReusePayloadMismatch => {
+                "IDEMPOTENCY_KEY_REUSE_PAYLOAD_MISMATCH"
+            }
+            ErrorClass::ConstraintViolation => "CONSTRAINT_VIOLATION",
+            ErrorClass::SchemaInvalid => "SCHEMA_INVALID",
+            ErrorClass::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorClass::Unprocessable => "UNPROCESSABLE",
+            ErrorClass::Internal => "INTERNAL",
+        }
+    }
+
+    pub const fn status(self) -> u16 {
+        match self {
+            ErrorClass::Unauthorized => 401,
+            ErrorClass::Forbidden | ErrorClass::InsufficientScope => 403,
+            ErrorClass::NotFound => 404,
+            ErrorClass::MethodNotAllowed => 405,
+            ErrorClass::Conflict | ErrorClass::IdempotencyKeyReusePayloadMismatch => 409,
+            ErrorClass::ConstraintViolation | ErrorClass::SchemaInvalid => 400,
+            ErrorClass::PayloadTooLarge => 413,
+            ErrorClass::Unprocessable => 422,
+            ErrorClass::Internal => 500,
+        }
+    }
+}
+
+/// Declares the registry: one line per reason, doc comment first (it becomes the description).
+macro_rules! reasons {
+    ($(
+        $(#[doc = $doc:literal])+
+        $variant:ident => ($code:literal, $class:ident, $message:literal),
+    )+) => {
+        /// A precise, stable reason for a failure: `error.details.reason_code`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Reason {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl Reason {
+            /// Every reason, in declaration order.
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)+];
+
+            pub const fn code(self) -> &'static str {
+                match self { $(Reason::$variant => $code,)+ }
+            }
+
+            pub const fn class(self) -> ErrorClass {
+                match self { $(Reason::$variant => ErrorClass::$class,)+ }
+            }
+
+            /// The fixed message: a plain sentence with no ids or times in it.
+            pub const fn message(self) -> &'static str {
+                match self { $(Reason::$variant => $message,)+ }
+            }
+
+            /// What the reason means, for people reading the registry.
+            pub fn description(self) -> String {
+                let lines: &[&str] = match self { $(Reason::$variant => &[$($doc),+],)+ };
+                lines.iter().map(|line| line.trim()).collect::<Vec<_>>().join(" ")
+            }
+        }
+    };
+}
+
+reasons! {
+    /// The caller sent no `x-actor-type` or no `x-actor-id` header.
+    AuthIdentityMissing => ("auth_identity_missing", Unauthorized, "The request does not identify its caller."),
+    /// `x-actor-type` is not one of `user`, `partner`, `agent`.
+    AuthActorTypeUnknown => ("auth_actor_type_unknown", Forbidden, "The actor type is not recognised."),
+    /// The caller's actor type is not in the operation's `allowed_actor_types`.
+    AuthActorTypeNotAllowed => ("auth_actor_type_not_allowed", Forbidden, "This actor type may not call this operation."),
+    /// The caller lacks one or more of the operation's `required_scopes`.
+    AuthScopeMissing => ("auth_scope_missing", InsufficientScope, "The caller lacks a scope this operation requires."),
+    /// An idempotent operation was called without an `Idempotency-Key` header.
+    IdempotencyKeyRequired => ("idempotency_key_required", ConstraintViolation, "This operation requires an Idempotency-Key header."),
+    /// The `Idempotency-Key` header is empty, longer than 255 characters, or not visible ASCII.
+    IdempotencyKeyInvalid => ("idempotency_key_invalid", ConstraintViolation, "The Idempotency-Key header must be 1 to 255 visible ASCII characters."),
+    /// The key was used before by the same caller and operation with a different request.
+    IdempotencyKeyReusePayloadMismatch => ("idempotency_key_reuse_payload_mismatch", IdempotencyKeyReusePayloadMismatch, "This Idempotency-Key was already used with a different request."),
+    /// The request body is larger than the runtime's limit (1 MiB).
+    RequestBodyTooLarge => ("request_body_too_large", PayloadTooLarge, "The request body is too large."),
+    /// `x-now-iso` is present but is not an RFC 3339 date-time.
+    RequestClockInvalid => ("request_clock_invalid", ConstraintViolation, "The x-now-iso header must be an RFC 3339 date-time."),
+    /// A query parameter is unknown, malformed or out of range; `details` names it and the rule.
+    QueryInvalid => ("query_invalid", ConstraintViolation, "A query parameter is invalid."),
+    /// No operation is declared at this path.
+    RouteNotFound => ("route_not_found", NotFound, "No operation exists at this path."),
+    /// The path exists but not with this method; `details.allowed_methods` lists the others.
+    MethodNotAllowed => ("method_not_allowed", MethodNotAllowed, "This path does not accept this method."),
+    /// A bug in the runtime. Never part of a contract; the details are in the server log.
+    InternalError => ("internal_error", Internal, "The server failed to handle the request."),
+    /// The swap intent request breaks the schema or a rule of the intent; `details.errors` lists each failure.
+    SwapIntentInvalid => ("swap_intent_invalid", SchemaInvalid, "The swap intent request is invalid."),
+    /// An intent with this id already exists.
+    SwapIntentAlreadyExists => ("swap_intent_already_exists", Conflict, "A swap intent with this id already exists."),
+    /// No intent with this id is visible to the caller.
+    SwapIntentNotFound => ("swap_intent_not_found", NotFound, "The swap intent was not found."),
+    /// A user tried to create an intent for another actor.
+    SwapIntentActorMismatch => ("swap_intent_actor_mismatch", Forbidden, "A user may create swap intents only for itself."),
+    /// The intent is already cancelled.
+    SwapIntentAlreadyCancelled => ("swap_intent_already_cancelled", Conflict, "The swap intent is already cancelled."),
+    /// No cycle proposal with this id is visible to the caller.
+    CycleProposalNotFound => ("cycle_proposal_not_found", NotFound, "The cycle proposal was not found."),
+    /// The matching run body is not JSON, not an object, or breaks a field rule; `details.errors` lists each failure.
+    MarketplaceMatchingInvalidRequest => ("marketplace_matching_invalid_request", ConstraintViolation, "The matching run request is invalid."),
+    /// Stored, derived and requested asset values are all empty, so nothing can be priced.
+    MarketplaceMatchingAssetValuesMissing => ("marketplace_matching_asset_values_missing", ConstraintViolation, "No asset values are known, so no intent can be priced."),
+    /// No matching run with this id exists.
+    MarketplaceMatchingRunNotFound => ("marketplace_matching_run_not_found", NotFound, "The matching run was not found."),
+    /// The dev fixture document breaks its schema; `details.errors` lists each failure.
+    DevFixturesInvalid => ("dev_fixtures_invalid", SchemaInvalid, "The fixture document is invalid."),
+}
+
+impl Reason {
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|reason| reason.code() == code)
+    }
+
+    pub const fn status(self) -> u16 {
+        self.class().status()
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Reason::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown reason code `{code}`")))
+    }
+}
+
+impl JsonSchema for Reason {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReasonCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let codes: Vec<&str> = Reason::ALL.iter().map(|reason| reason.code()).collect();
+        schemars::json_schema!({ "type": "string", "enum": codes })
+    }
+}
+
+/// The registry as clients read it: `schemas/reason_codes.json`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRegistry {
+    pub classes: Vec<ClassEntry>,
+    pub reason_codes: Vec<ReasonEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassEntry {
+    pub code: ErrorClass,
+    pub status: u16,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonEntry {
+    pub code: Reason,
+    pub class: ErrorClass,
+    pub status: u16,
+    pub message: String,
+    pub description: String,
+}
+
+impl ReasonRegistry {
+    /// The registry, reasons sorted by code so that the file diffs cleanly.
+    pub fn current() -> ReasonRegistry {
+        let mut reason_codes: Vec<ReasonEntry> = Reason::ALL
+            .iter()
+            .map(|&reason| ReasonEntry {
+                code: reason,
+                class: reason.class(),
+                status: reason.status(),
+                message: reason.message().to_owned(),
+                description: reason.description(),
+            })
+            .collect();
+        reason_codes.sort_by_key(|entry| entry.code.code());
+        ReasonRegistry {
+            classes: ErrorClass::ALL
+                .iter()
+                .map(|&class| ClassEntry {
+                    code: class,
+                    status: class.status(),
+                })
+                .collect(),
+            reason_codes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_messages_have_no_placeholders() {
+        let mut seen = BTreeSet::new();
+        for reason in Reason::ALL {
+            let code = reason.code();
+            assert!(seen.insert(code), "duplicate reason code {code}");
+            assert!(
+                code.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{code} is not snake_case"
+            );
+            let message = reason.message();
+            assert!(message.ends_with('.'), "{code}: message is not a sentence");
+            assert!(!message.contains('{'), "{code}: message has a placeholder");
+            assert!(!reason.description().is_empty());
+            assert_eq!(Reason::from_code(code), Some(*reason));
+        }
+    }
+
+    #[test]
+    fn spec_statuses_per_class() {
+        assert_eq!(Reason::AuthIdentityMissing.status(), 401);
+        assert_eq!(Reason::AuthScopeMissing.class().code(), "INSUFFICIENT_SCOPE");
+        assert_eq!(Reason::IdempotencyKeyReusePayloadMismatch.status(), 409);
+        assert_eq!(Reason::MarketplaceMatchingInvalidRequest.status(), 400);
+        assert_eq!(Reason::MarketplaceMatchingRunNotFound.status(), 404);
+        assert_eq!(Reason::RequestBodyTooLarge.status(), 413);
+    }
+}
