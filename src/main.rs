@@ -16,7 +16,11 @@ use marketref::store::SqliteStore;
 use marketref::{Error, ErrorKind};
 
 #[derive(Parser)]
-#[command(name = "marketref", version, about = "Marketplace API contracts and their reference runtime")]
+#[command(
+    name = "marketref",
+    version,
+    about = "Marketplace API contracts and their reference runtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -162,7 +166,11 @@ fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {
         ContractsCommand::Check { root } => {
             let report = marketref::contracts::check(&root)?;
             println!("{report}");
-            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         ContractsCommand::Write { root } => {
             let written = marketref::contracts::write(&root)?;
@@ -175,7 +183,10 @@ fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ContractsCommand::Openapi { dev } => {
-            let document = marketref::contracts::openapi::document(marketref::manifest::Manifest::embedded(), dev);
+            let document = marketref::contracts::openapi::document(
+                marketref::manifest::Manifest::embedded(),
+                dev,
+            );
             println!("{}", serde_json::to_string_pretty(&document)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -111,13 +111,14 @@ impl Transform for NoNull {
                 options.retain(|option| !option.is_null());
             }
             if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
-                branches.retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
-                if branches.len() == 1 {
-                    if let Some(Value::Object(only)) = branches.pop() {
-                        object.remove("anyOf");
-                        for (key, value) in only {
-                            object.entry(key).or_insert(value);
-                        }
+                branches
+                    .retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
+                if branches.len() == 1
+                    && let Some(Value::Object(only)) = branches.pop()
+                {
+                    object.remove("anyOf");
+                    for (key, value) in only {
+                        object.entry(key).or_insert(value);
                     }
                 }
             }

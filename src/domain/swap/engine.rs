@@ -149,8 +149,10 @@ impl<'a> Graph<'a> {
     pub fn build(intents: &'a [SwapIntent], values: &AssetValues) -> Graph<'a> {
         let mut nodes: Vec<&SwapIntent> = intents.iter().filter(|i| is_matchable(i)).collect();
         nodes.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
-        let offer_values: Vec<Option<f64>> =
-            nodes.iter().map(|i| offer_value(&i.offer, values)).collect();
+        let offer_values: Vec<Option<f64>> = nodes
+            .iter()
+            .map(|i| offer_value(&i.offer, values))
+            .collect();
 
         // Offering nodes per asset key and per category, each list ascending and deduplicated
         // because nodes are visited in order.
@@ -159,7 +161,12 @@ impl<'a> Graph<'a> {
         for (node, intent) in nodes.iter().enumerate() {
             let node = node_id(node);
             for asset in &intent.offer {
-                push_once(by_asset.entry((asset.platform, &asset.asset_id)).or_default(), node);
+                push_once(
+                    by_asset
+                        .entry((asset.platform, &asset.asset_id))
+                        .or_default(),
+                    node,
+                );
                 if let Some(category) = asset.category() {
                     push_once(by_category.entry(category).or_default(), node);
                 }
@@ -175,8 +182,9 @@ impl<'a> Graph<'a> {
             wanted.clear();
             for clause in &intent.want_spec.any_of {
                 let offering = match clause {
-                    WantClause::SpecificAsset { asset_key, .. } => parse_asset_key(asset_key)
-                        .and_then(|key| by_asset.get(&key)),
+                    WantClause::SpecificAsset { asset_key, .. } => {
+                        parse_asset_key(asset_key).and_then(|key| by_asset.get(&key))
+                    }
                     WantClause::Category { category, .. } => by_category.get(category.as_str()),
                 };
                 wanted.extend(offering.into_iter().flatten());
@@ -285,7 +293,11 @@ impl<'a> Graph<'a> {
     fn candidate(&self, cycle: Cycle) -> Option<Candidate> {
         let len = cycle.nodes().len();
         let accepted = cycle.nodes().iter().all(|&node| {
-            usize::from(self.intents[node as usize].trust_constraints.max_cycle_length) >= len
+            usize::from(
+                self.intents[node as usize]
+                    .trust_constraints
+                    .max_cycle_length,
+            ) >= len
         });
         if !accepted {
             return None;
@@ -432,7 +444,8 @@ mod tests {
     /// The worked example of spec section 9, from the same fixture file the M111 milestone seeds.
     fn worked_example() -> (Vec<SwapIntent>, AssetValues) {
         let fixture: Value =
-            serde_json::from_str(include_str!("../../../fixtures/swap/worked-example.json")).unwrap();
+            serde_json::from_str(include_str!("../../../fixtures/swap/worked-example.json"))
+                .unwrap();
         let intents = serde_json::from_value(fixture["intents"].clone()).unwrap();
         let values = fixture["asset_values_usd"]
             .as_object()
@@ -443,7 +456,13 @@ mod tests {
         (intents, values)
     }
 
-    fn intent(id: &str, offers: &[&str], wants: &[&str], band: (f64, f64), max_len: u8) -> SwapIntent {
+    fn intent(
+        id: &str,
+        offers: &[&str],
+        wants: &[&str],
+        band: (f64, f64),
+        max_len: u8,
+    ) -> SwapIntent {
         serde_json::from_value(json!({
             "id": id,
             "actor": {"type": "user", "id": format!("u_{id}")},
@@ -470,8 +489,18 @@ mod tests {
         assert_eq!(outcome.stats.candidate_cycles, 3);
         assert_eq!(outcome.stats.candidate_proposals, 3);
         assert_eq!(outcome.stats.selected_proposals, 2);
-        let ids: Vec<&[String]> = outcome.selected.iter().map(|p| p.intent_ids.as_slice()).collect();
-        assert_eq!(ids, [&["intent_d", "intent_e"][..], &["intent_a", "intent_b", "intent_c"][..]]);
+        let ids: Vec<&[String]> = outcome
+            .selected
+            .iter()
+            .map(|p| p.intent_ids.as_slice())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                &["intent_d", "intent_e"][..],
+                &["intent_a", "intent_b", "intent_c"][..]
+            ]
+        );
         assert_eq!(outcome.selected[0].id, "cycle_961f2288e6f7");
         assert_eq!(outcome.selected[0].confidence_score, 0.8804);
         assert_eq!(outcome.selected[1].confidence_score, 0.8302);
@@ -485,7 +514,11 @@ mod tests {
                 "confidence_score=0.8804"
             ]
         );
-        let fees: Vec<f64> = outcome.selected[0].fee_breakdown.iter().map(|f| f.fee_usd.0).collect();
+        let fees: Vec<f64> = outcome.selected[0]
+            .fee_breakdown
+            .iter()
+            .map(|f| f.fee_usd.0)
+            .collect();
         assert_eq!(fees, [0.51, 0.5]);
         assert_eq!(outcome.selected[0].expires_at, "2026-03-01T00:00:00Z");
     }
@@ -495,10 +528,20 @@ mod tests {
         let (intents, vals) = worked_example();
         let graph = Graph::build(&intents, &vals);
         let candidates = graph.candidates(&graph.cycles());
-        let scores: Vec<f64> = candidates.ranked.iter().map(|c| c.confidence_score).collect();
+        let scores: Vec<f64> = candidates
+            .ranked
+            .iter()
+            .map(|c| c.confidence_score)
+            .collect();
         assert_eq!(scores, [0.8804, 0.8302, 0.6192]);
-        assert_eq!(graph.intent_ids(&candidates.ranked[2]), ["intent_a", "intent_b", "intent_f"]);
-        assert_eq!(select_greedy(graph.node_count(), &candidates.ranked), [0, 1]);
+        assert_eq!(
+            graph.intent_ids(&candidates.ranked[2]),
+            ["intent_a", "intent_b", "intent_f"]
+        );
+        assert_eq!(
+            select_greedy(graph.node_count(), &candidates.ranked),
+            [0, 1]
+        );
     }
 
     #[test]
@@ -514,7 +557,10 @@ mod tests {
         b.offer[0].metadata = Some(json!({"category": "knife"}).as_object().unwrap().clone());
         let mut c = intent("c", &["z"], &["x"], (0.0, 100.0), 2);
         c.offer[0].metadata = Some(json!({"category": "Knife"}).as_object().unwrap().clone());
-        let outcome = run(&[a, b, c], &values(&[("x", 10.0), ("y", 10.0), ("z", 10.0)]));
+        let outcome = run(
+            &[a, b, c],
+            &values(&[("x", 10.0), ("y", 10.0), ("z", 10.0)]),
+        );
         // a wants knives: only b's offer is one (c's category differs in case). b and c want x.
         assert_eq!(outcome.stats.edges, 3);
         assert_eq!(outcome.selected.len(), 1);
@@ -528,7 +574,10 @@ mod tests {
             intent("b", &["y"], &["x"], (40.0, 50.0), 2),
         ];
         let outcome = run(&lower, &values(&[("x", 50.0), ("y", 50.0)]));
-        assert_eq!(outcome.stats.edges, 2, "v == min and v == max are both inside");
+        assert_eq!(
+            outcome.stats.edges, 2,
+            "v == min and v == max are both inside"
+        );
         let outside = run(&lower, &values(&[("x", 50.0), ("y", 60.01)]));
         assert_eq!(outside.stats.edges, 1);
         assert_eq!(outside.stats.candidate_cycles, 0);
@@ -567,7 +616,10 @@ mod tests {
         let mut cancelled = intent("c", &["y"], &["x"], (0.0, 100.0), 2);
         cancelled.status = IntentStatus::Cancelled;
         let a = intent("a", &["x"], &["y"], (0.0, 100.0), 2);
-        let outcome = run(&[a.clone(), partner, cancelled], &values(&[("x", 10.0), ("y", 10.0)]));
+        let outcome = run(
+            &[a.clone(), partner, cancelled],
+            &values(&[("x", 10.0), ("y", 10.0)]),
+        );
         assert_eq!(outcome.stats.intents_active, 1);
         assert_eq!(outcome.stats.edges, 0);
         let mut user_b = intent("b", &["y"], &["x"], (0.0, 100.0), 2);
@@ -587,7 +639,10 @@ mod tests {
         let outcome = run(&intents, &values(&[("x", 10.0), ("y", 10.0), ("z", 10.0)]));
         assert_eq!(outcome.stats.edges, 6);
         assert_eq!(outcome.stats.candidate_cycles, 5);
-        assert_eq!(outcome.stats.selected_proposals, 1, "every candidate shares an intent with a 2-cycle");
+        assert_eq!(
+            outcome.stats.selected_proposals, 1,
+            "every candidate shares an intent with a 2-cycle"
+        );
     }
 
     #[test]

@@ -1,0 +1,89 @@
+//! Start-up binds the manifest to the handlers and refuses any disagreement.
+
+use std::sync::Arc;
+
+use marketref::clock::SystemClock;
+use marketref::domain::handlers;
+use marketref::http::{AppState, RuntimeConfig};
+use marketref::manifest::Manifest;
+use marketref::store::SqliteStore;
+
+fn config() -> (tempfile::TempDir, RuntimeConfig) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("x.db")).unwrap();
+    let config = RuntimeConfig {
+        store: Arc::new(store),
+        clock: Arc::new(SystemClock),
+        dev: false,
+    };
+    (dir, config)
+}
+
+fn message(result: Result<AppState, marketref::Error>) -> String {
+    match result {
+        Ok(_) => panic!("start-up should have failed"),
+        Err(error) => {
+            assert_eq!(error.kind(), marketref::ErrorKind::Manifest);
+            error.message().to_owned()
+        }
+    }
+}
+
+#[test]
+fn an_operation_without_a_handler_stops_start_up() {
+    let (_dir, config) = config();
+    let handlers: Vec<_> = handlers()
+        .into_iter()
+        .filter(|(id, _)| *id != "cycleProposals.get")
+        .collect();
+    let text = message(AppState::with_manifest(
+        config,
+        Manifest::embedded().clone(),
+        handlers,
+    ));
+    assert!(
+        text.contains("operations without a handler: cycleProposals.get"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_handler_without_an_operation_stops_start_up() {
+    let (_dir, config) = config();
+    let mut manifest = Manifest::embedded().clone();
+    manifest
+        .operations
+        .retain(|op| op.operation_id != "dev.reset");
+    let text = message(AppState::with_manifest(config, manifest, handlers()));
+    assert!(
+        text.contains("handlers without a manifest operation: dev.reset"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_request_schema_stops_start_up() {
+    let (_dir, config) = config();
+    let mut manifest = Manifest::embedded().clone();
+    let run = manifest
+        .operations
+        .iter_mut()
+        .find(|op| op.operation_id == "marketplaceMatching.run")
+        .unwrap();
+    run.request_schema = Some("NoSuchSchema".into());
+    let text = message(AppState::with_manifest(config, manifest, handlers()));
+    assert!(text.contains("NoSuchSchema"), "{text}");
+}
+
+#[test]
+fn the_embedded_manifest_binds() {
+    let (_dir, config) = config();
+    let state = AppState::new(config).unwrap();
+    let mounted: Vec<&str> = state
+        .runtime()
+        .mounted()
+        .map(|op| op.operation_id.as_str())
+        .collect();
+    assert!(mounted.contains(&"marketplaceMatching.run"));
+    assert!(!mounted.contains(&"dev.reset"), "dev operations need --dev");
+}

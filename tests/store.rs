@@ -1,0 +1,172 @@
+//! Durability: data survives a restart, shutdown closes the store, failures change nothing.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use marketref::store::{SqliteStore, Store, StoreError, StoreInfo, Tx};
+use serde_json::json;
+
+use crate::support::{TestServer, first_run_body, intent};
+
+#[tokio::test]
+async fn a_restart_keeps_runs_proposals_and_idempotency_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("marketref.db");
+    let server = TestServer::start_at(&path, true).await;
+    server.seed_worked_example().await;
+    let first = server
+        .op("marketplaceMatching.run", &[])
+        .partner("settlement:write")
+        .key("r1")
+        .json(&first_run_body())
+        .send()
+        .await;
+    assert_eq!(first.status, 200);
+    let before = server.dump();
+    server.stop().await;
+    let wal = std::fs::metadata(path.with_extension("db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(
+        wal, 0,
+        "shutdown checkpoints the WAL into the database file"
+    );
+
+    let server = TestServer::start_at(&path, true).await;
+    assert_eq!(server.dump(), before);
+    let read = server
+        .op("marketplaceMatchingRun.get", &[("run_id", "mrun_000002")])
+        .partner("settlement:read")
+        .send()
+        .await;
+    assert_eq!(read.body["run"], first.body["run"]);
+    let proposal = server
+        .op("cycleProposals.get", &[("id", "cycle_961f2288e6f7")])
+        .partner("cycle_proposals:read")
+        .send()
+        .await;
+    assert_eq!(proposal.status, 200);
+    let replay = server
+        .op("marketplaceMatching.run", &[])
+        .partner("settlement:write")
+        .key("r1")
+        .json(&first_run_body())
+        .send()
+        .await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    let next = server
+        .op("marketplaceMatching.run", &[])
+        .partner("settlement:write")
+        .key("r2")
+        .json(&first_run_body())
+        .send()
+        .await;
+    assert_eq!(
+        next.body["run"]["run_id"], "mrun_000003",
+        "the counter survived too"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_create_changes_no_row() {
+    let server = TestServer::start().await;
+    let body = json!({"intent": intent("i1", "u1", "x", "y")});
+    let ok = server
+        .op("swapIntents.create", &[])
+        .actor("user", "u1", "swap_intents:write")
+        .key("a")
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(ok.status, 201);
+    let before = server.dump();
+    let again = server
+        .op("swapIntents.create", &[])
+        .actor("user", "u1", "swap_intents:write")
+        .key("b")
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(again.status, 409);
+    let mut after = server.dump();
+    assert_eq!(
+        after["idempotency_records"].as_array().unwrap().len(),
+        2,
+        "the refusal is recorded"
+    );
+    after["idempotency_records"] = before["idempotency_records"].clone();
+    assert_eq!(after, before);
+}
+
+/// A store whose write transactions wait at a gate the test holds, counting who arrived, so
+/// that the test knows requests are in flight before it asks the server to stop.
+struct GatedStore {
+    inner: SqliteStore,
+    gate: Mutex<()>,
+    arrived: AtomicUsize,
+}
+
+impl Store for GatedStore {
+    fn info(&self) -> StoreInfo {
+        self.inner.info()
+    }
+    fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.inner.read()
+    }
+    fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        drop(self.gate.lock().unwrap());
+        self.inner.write()
+    }
+    fn close(&self) -> Result<(), StoreError> {
+        self.inner.close()
+    }
+}
+
+// The gate is a std mutex held across awaits on purpose: the server's blocking threads wait on
+// it, never an async task.
+#[allow(clippy::await_holding_lock)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_finish_during_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("marketref.db");
+    let store = Arc::new(GatedStore {
+        inner: SqliteStore::open(&path).unwrap(),
+        gate: Mutex::new(()),
+        arrived: AtomicUsize::new(0),
+    });
+    let server = TestServer::start_with(store.clone(), true).await;
+    server.seed_worked_example().await;
+    let before = store.arrived.load(Ordering::SeqCst);
+
+    let gate = store.gate.lock().unwrap();
+    let pending: Vec<_> = (0..4)
+        .map(|i| {
+            tokio::spawn(
+                server
+                    .op("marketplaceMatching.run", &[])
+                    .partner("settlement:write")
+                    .key(&format!("k{i}"))
+                    .json(&first_run_body())
+                    .send(),
+            )
+        })
+        .collect();
+    while store.arrived.load(Ordering::SeqCst) < before + 4 {
+        tokio::task::yield_now().await;
+    }
+    // Four requests are inside the server, waiting for the store. Stop it, then open the gate.
+    let stopped = tokio::spawn(server.stop());
+    tokio::task::yield_now().await;
+    drop(gate);
+    for request in pending {
+        assert_eq!(request.await.unwrap().status, 200);
+    }
+    stopped.await.unwrap();
+    let runs = store.read().unwrap().dump().unwrap()["marketplace_matching_runs"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(runs, 4, "every request in flight finished and was stored");
+}

@@ -1,0 +1,18 @@
+//! marketref's integration tests: one binary, one module per theme. Every test talks to a real
+//! server on `127.0.0.1:0` (see `support`) or runs the `marketref` binary.
+
+mod support;
+
+mod auth;
+mod cli;
+mod contracts;
+mod docs;
+mod errors;
+mod idempotency;
+mod matching;
+mod openapi;
+mod proposals;
+mod reasons;
+mod startup;
+mod store;
+mod swap_intents;
