@@ -58,6 +58,7 @@ impl ApiError {
         let mut extra = self.details.clone();
         extra.remove("reason_code");
         ErrorEnvelope {
+            code: None,
             correlation_id: correlation_id.to_owned(),
             error: ErrorBody {
                 code: self.reason.class(),
@@ -89,6 +90,10 @@ impl std::error::Error for ApiError {}
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorEnvelope {
+    /// The reason code again, for operations whose manifest entry says
+    /// `reason_code_at_top_level` (clients of an older implementation read it here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Reason>,
     pub correlation_id: String,
     pub error: ErrorBody,
 }

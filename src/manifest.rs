@@ -70,11 +70,26 @@ pub struct Operation {
     /// The reason answered when the body is not JSON or breaks the request schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_request_reason: Option<String>,
+    /// Field guidance: a body failure at or under one of these JSON pointers is answered with
+    /// that field's reason instead of `invalid_request_reason` (the longest match wins).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_reasons: BTreeMap<String, String>,
     /// Schema name of the success body.
     pub response_schema: String,
     /// HTTP status of a success.
     #[schemars(range(min = 200, max = 299))]
     pub success_status: u16,
+    /// Media type of a success; JSON unless said otherwise (the Prometheus text of `/metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_media_type: Option<String>,
+    /// Error bodies also carry the reason code at the top level as `code`, for the clients of
+    /// an older implementation of the same contract.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reason_code_at_top_level: bool,
+    /// Every call that reaches the handler (success or failure) is recorded in the activity
+    /// log, in the request's transaction.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub records_activity: bool,
     /// Reasons the operation's own logic may answer. Reasons of the shared layers (auth,
     /// idempotency, body, query) are implied by the rules above; see
     /// [`Operation::effective_reasons`].
@@ -225,6 +240,7 @@ impl Manifest {
                 .reason_codes
                 .iter()
                 .chain(operation.invalid_request_reason.iter())
+                .chain(operation.field_reasons.values())
             {
                 if Reason::from_code(code).is_none() {
                     return fail(format!(
@@ -235,6 +251,11 @@ impl Manifest {
             if operation.request_schema.is_some() != operation.invalid_request_reason.is_some() {
                 return fail(format!(
                     "{id}: request_schema and invalid_request_reason go together"
+                ));
+            }
+            if let Some(pointer) = operation.field_reasons.keys().find(|p| !p.starts_with('/')) {
+                return fail(format!(
+                    "{id}: field_reasons key `{pointer}` is not a JSON pointer"
                 ));
             }
             if operation.auth.required && operation.auth.allowed_actor_types.is_empty() {
@@ -323,6 +344,22 @@ impl Operation {
             .and_then(Reason::from_code)
     }
 
+    /// The reason for a body failure at `pointer`: the reason of the longest `field_reasons`
+    /// entry that is the pointer or a parent of it, else `invalid_request_reason`.
+    pub fn reason_for_field(&self, pointer: &str) -> Option<Reason> {
+        self.field_reasons
+            .iter()
+            .filter(|(prefix, _)| {
+                pointer == prefix.as_str()
+                    || pointer
+                        .strip_prefix(prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .max_by_key(|(prefix, _)| prefix.len())
+            .and_then(|(_, code)| Reason::from_code(code))
+            .or_else(|| self.invalid_request_reason())
+    }
+
     /// The operation's own reasons, as declared.
     pub fn declared_reasons(&self) -> impl Iterator<Item = Reason> + '_ {
         self.reason_codes
@@ -334,6 +371,11 @@ impl Operation {
     pub fn effective_reasons(&self) -> BTreeSet<Reason> {
         let mut reasons: BTreeSet<Reason> = self.declared_reasons().collect();
         reasons.extend(self.invalid_request_reason());
+        reasons.extend(
+            self.field_reasons
+                .values()
+                .filter_map(|code| Reason::from_code(code)),
+        );
         reasons.insert(Reason::RequestClockInvalid);
         if self.auth.required {
             reasons.insert(Reason::AuthIdentityMissing);

@@ -163,6 +163,98 @@ reasons! {
     MarketplaceMatchingAssetValuesMissing => ("marketplace_matching_asset_values_missing", ConstraintViolation, "No asset values are known, so no intent can be priced."),
     /// No matching run with this id exists.
     MarketplaceMatchingRunNotFound => ("marketplace_matching_run_not_found", NotFound, "The matching run was not found."),
+    /// The body of a data-marketplace request is not JSON, not an object, or has a field no rule knows.
+    RequestBodyMalformed => ("request_body_malformed", ConstraintViolation, "The request body is malformed."),
+    /// `seller_node_id` is missing or empty.
+    SellerNodeIdRequired => ("seller_node_id_required", ConstraintViolation, "seller_node_id is required."),
+    /// `dataset_fingerprint` is missing, empty, or not `<algorithm>:<hex digest>`.
+    DatasetFingerprintRequired => ("dataset_fingerprint_required", ConstraintViolation, "dataset_fingerprint is required as <algorithm>:<hex digest>."),
+    /// `title` is not 1 to 120 characters.
+    InvalidTitle => ("invalid_title", ConstraintViolation, "title must be 1 to 120 characters."),
+    /// `description` is longer than 2000 characters.
+    InvalidDescription => ("invalid_description", ConstraintViolation, "description must be at most 2000 characters."),
+    /// `modality` is missing or not one of image, tabular, text, audio, timeseries.
+    InvalidModality => ("invalid_modality", ConstraintViolation, "modality must be one of image, tabular, text, audio, timeseries."),
+    /// `label_schema` is not a non-empty string.
+    InvalidLabelSchema => ("invalid_label_schema", ConstraintViolation, "label_schema must be a non-empty string."),
+    /// `privacy_profile` is not a non-empty string.
+    InvalidPrivacyProfile => ("invalid_privacy_profile", ConstraintViolation, "privacy_profile must be a non-empty string."),
+    /// `sample_count` is not an integer >= 0.
+    InvalidSampleCount => ("invalid_sample_count", ConstraintViolation, "sample_count must be an integer of at least 0."),
+    /// `quality_score` is missing, not a finite number, or outside [0, 1].
+    InvalidQualityScore => ("invalid_quality_score", ConstraintViolation, "quality_score must be a number from 0 to 1."),
+    /// `allowed_tasks` is not a list of distinct non-empty task names.
+    InvalidAllowedTasks => ("invalid_allowed_tasks", ConstraintViolation, "allowed_tasks must be a list of distinct non-empty task names."),
+    /// `attestation_status` is not one of unknown, pending, verified.
+    InvalidAttestationStatus => ("invalid_attestation_status", ConstraintViolation, "attestation_status must be one of unknown, pending, verified."),
+    /// `price_per_round` is missing, not a finite number >= 0, or has more than 6 decimals.
+    InvalidPricePerRound => ("invalid_price_per_round", ConstraintViolation, "price_per_round must be a number of at least 0 with at most 6 decimals."),
+    /// `min_rounds` is not an integer >= 1.
+    InvalidMinRounds => ("invalid_min_rounds", ConstraintViolation, "min_rounds must be an integer of at least 1."),
+    /// `expires_at` is not an RFC 3339 date-time or Unix seconds, or is not in the future.
+    InvalidExpiresAt => ("invalid_expires_at", ConstraintViolation, "expires_at must be a future RFC 3339 date-time or Unix seconds."),
+    /// `status` is not a status of the object, or not one it may be created with.
+    InvalidStatus => ("invalid_status", ConstraintViolation, "status is not a valid status here."),
+    /// `model_owner_id` is missing or empty.
+    ModelOwnerIdRequired => ("model_owner_id_required", ConstraintViolation, "model_owner_id is required."),
+    /// `task_type` is missing or empty.
+    TaskTypeRequired => ("task_type_required", ConstraintViolation, "task_type is required."),
+    /// `budget_total` is missing, not a number > 0, or has more than 6 decimals; 0 never means unlimited.
+    InvalidBudgetTotal => ("invalid_budget_total", ConstraintViolation, "budget_total must be a number greater than 0 with at most 6 decimals."),
+    /// `min_quality_score` is not a finite number in [0, 1].
+    InvalidMinQualityScore => ("invalid_min_quality_score", ConstraintViolation, "min_quality_score must be a number from 0 to 1."),
+    /// `required_modalities` is not a list of distinct modalities.
+    InvalidRequiredModalities => ("invalid_required_modalities", ConstraintViolation, "required_modalities must be a list of distinct modalities."),
+    /// `deadline_ts` is not an RFC 3339 date-time or Unix seconds, or is not in the future.
+    InvalidDeadlineTs => ("invalid_deadline_ts", ConstraintViolation, "deadline_ts must be a future RFC 3339 date-time or Unix seconds."),
+    /// `round_id` is not 1 to 120 characters.
+    InvalidRoundId => ("invalid_round_id", ConstraintViolation, "round_id must be 1 to 120 characters."),
+    /// `round_intent_id` is missing or empty.
+    RoundIntentIdRequired => ("round_intent_id_required", ConstraintViolation, "round_intent_id is required."),
+    /// `max_offers` is not an integer from 1 to 25.
+    InvalidMaxOffers => ("invalid_max_offers", ConstraintViolation, "max_offers must be an integer from 1 to 25."),
+    /// A preview names neither an existing intent (`round_intent_id`) nor an inline `intent`, or names both.
+    IntentRequired => ("intent_required", ConstraintViolation, "Give exactly one of round_intent_id and intent."),
+    /// `contract_id` is missing or empty.
+    ContractIdRequired => ("contract_id_required", ConstraintViolation, "contract_id is required."),
+    /// `contract_ids` is not a non-empty list of distinct contract ids.
+    InvalidContractIds => ("invalid_contract_ids", ConstraintViolation, "contract_ids must be a non-empty list of distinct contract ids."),
+    /// A provider named another node as seller; only an operator may list for another node.
+    SellerNodeMismatch => ("seller_node_mismatch", Forbidden, "seller_node_id must be the caller unless the caller operates the marketplace."),
+    /// A model owner named another owner; only an operator may act for another owner.
+    ModelOwnerMismatch => ("model_owner_mismatch", Forbidden, "model_owner_id must be the caller unless the caller operates the marketplace."),
+    /// A provider tried to change an offer of another provider.
+    OfferNotOwned => ("offer_not_owned", Forbidden, "Only the offer's provider or an operator may change it."),
+    /// A model owner tried to change an intent of another owner.
+    RoundIntentNotOwned => ("round_intent_not_owned", Forbidden, "Only the intent's model owner or an operator may change it."),
+    /// A caller without `marketplace:operate` tried to set `attestation_status` to verified.
+    AttestationRequiresOperator => ("attestation_requires_operator", Forbidden, "Only an operator may mark an offer verified."),
+    /// No offer with this id exists.
+    OfferNotFound => ("offer_not_found", NotFound, "The offer was not found."),
+    /// No round intent with this id exists.
+    RoundIntentNotFound => ("round_intent_not_found", NotFound, "The round intent was not found."),
+    /// No contract with this id exists.
+    ContractNotFound => ("contract_not_found", NotFound, "The contract was not found."),
+    /// No training round with this id exists.
+    TrainingRoundNotFound => ("training_round_not_found", NotFound, "The training round was not found."),
+    /// The status change is not allowed from the current status; `details` has both.
+    InvalidStatusTransition => ("invalid_status_transition", Conflict, "This status change is not allowed."),
+    /// The intent is not open, so it cannot be matched or edited.
+    RoundIntentNotOpen => ("round_intent_not_open", Conflict, "The round intent is not open."),
+    /// The intent's deadline has passed, so it cannot match.
+    RoundIntentDeadlinePassed => ("round_intent_deadline_passed", Conflict, "The round intent's deadline has passed."),
+    /// The contract's escrow was already released.
+    ContractAlreadyReleased => ("contract_already_released", Conflict, "The contract's escrow was already released."),
+    /// The contract is not bound to a completed training round yet.
+    ContractRoundNotCompleted => ("contract_round_not_completed", Conflict, "The contract's training round has not completed."),
+    /// A named contract is not waiting for a round (it is already bound or released).
+    ContractAlreadyBound => ("contract_already_bound", Conflict, "The contract is already bound to a training round."),
+    /// The provider already has an active offer with this dataset fingerprint.
+    DuplicateActiveOffer => ("duplicate_active_offer", Conflict, "This provider already has an active offer for this dataset."),
+    /// A training round was asked for while no contract waits for one.
+    TrainingRoundNoContracts => ("training_round_no_contracts", Conflict, "No contract is waiting for a training round."),
+    /// Matching found no offer to select; `details` holds the diagnostics.
+    NoCompatibleOffersFound => ("no_compatible_offers_found", Unprocessable, "No compatible offer was found for the round intent."),
     /// The dev fixture document breaks its schema; `details.errors` lists each failure.
     DevFixturesInvalid => ("dev_fixtures_invalid", SchemaInvalid, "The fixture document is invalid."),
 }

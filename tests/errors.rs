@@ -9,7 +9,7 @@ const RUN_SCOPE: &str = "settlement:write";
 #[tokio::test]
 async fn malformed_json_is_400_with_the_operations_reason() {
     let server = TestServer::start().await;
-    for (key, body) in [("a", "{oops"), ("b", ""), ("c", "[1,2"), ("d", "\u{0}")] {
+    for (key, body) in [("a", "{oops"), ("b", "nul"), ("c", "[1,2"), ("d", "\u{0}")] {
         let reply = server
             .op("marketplaceMatching.run", &[])
             .partner(RUN_SCOPE)
@@ -25,6 +25,20 @@ async fn malformed_json_is_400_with_the_operations_reason() {
             json!([{"instance_path": "", "keyword": "json_parse"}])
         );
     }
+}
+
+#[tokio::test]
+async fn no_body_reads_as_an_empty_object() {
+    let server = TestServer::start().await;
+    let reply = server
+        .op("marketplaceMatching.run", &[])
+        .partner(RUN_SCOPE)
+        .key("k")
+        .raw("")
+        .send()
+        .await;
+    // Every field is optional, so the run gets as far as pricing: nothing is priced yet.
+    assert_eq!(reply.reason(), "marketplace_matching_asset_values_missing");
 }
 
 #[tokio::test]

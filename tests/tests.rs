@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod cli;
 mod contracts;
+mod data_market;
 mod docs;
 mod errors;
 mod idempotency;

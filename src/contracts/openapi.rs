@@ -133,12 +133,16 @@ fn operation_object(operation: &Operation) -> Value {
         );
     }
     let mut responses = Map::new();
+    let media_type = operation
+        .response_media_type
+        .as_deref()
+        .unwrap_or("application/json");
     responses.insert(
         operation.success_status.to_string(),
         json!({
             "description": operation.summary,
             "headers": success_headers,
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", operation.response_schema)}}},
+            "content": {media_type: {"schema": {"$ref": format!("#/components/schemas/{}", operation.response_schema)}}},
         }),
     );
     for (status, reasons) in operation.reasons_by_status() {

@@ -12,6 +12,7 @@ use schemars::transform::{Transform, transform_subschemas};
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
+use crate::domain::data_market::types as data;
 use crate::domain::swap::types as swap;
 use crate::domain::system::types as system;
 use crate::error::ErrorEnvelope;
@@ -53,6 +54,14 @@ pub fn all() -> &'static [NamedSchema] {
             generate::<swap::SwapIntentCreateRequest>(Request),
             generate::<swap::MatchingRunRequest>(Request),
             generate::<system::DevFixtures>(Request),
+            generate::<data::OfferCreateRequest>(Request),
+            generate::<data::OfferUpdateRequest>(Request),
+            generate::<data::RoundIntentCreateRequest>(Request),
+            generate::<data::RoundIntentUpdateRequest>(Request),
+            generate::<data::MatchRequest>(Request),
+            generate::<data::PreviewRequest>(Request),
+            generate::<data::EscrowReleaseRequest>(Request),
+            generate::<data::TrainingRoundRequest>(Request),
             generate::<swap::SwapIntentResponse>(Response),
             generate::<swap::SwapIntentListResponse>(Response),
             generate::<swap::CycleProposalResponse>(Response),
@@ -63,6 +72,19 @@ pub fn all() -> &'static [NamedSchema] {
             generate::<system::OpenApiDocument>(Response),
             generate::<system::DevFixturesResponse>(Response),
             generate::<system::DevResetResponse>(Response),
+            generate::<data::OfferResponse>(Response),
+            generate::<data::OfferListResponse>(Response),
+            generate::<data::RoundIntentResponse>(Response),
+            generate::<data::RoundIntentListResponse>(Response),
+            generate::<data::PreviewResponse>(Response),
+            generate::<data::ContractResponse>(Response),
+            generate::<data::ContractListResponse>(Response),
+            generate::<data::TimelineResponse>(Response),
+            generate::<data::TrainingRoundResponse>(Response),
+            generate::<data::TrainingRoundListResponse>(Response),
+            generate::<data::TrainingStatusResponse>(Response),
+            generate::<data::MetricsSummaryResponse>(Response),
+            generate::<data::PrometheusText>(Response),
             generate::<ErrorEnvelope>(Response),
             generate::<Manifest>(Document),
             generate::<ReasonRegistry>(Document),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{Handler, OpContext};
 
+pub mod data_market;
 pub mod swap;
 pub mod system;
 
@@ -63,6 +64,7 @@ pub struct ActorRef {
 pub fn handlers() -> Vec<(&'static str, Handler)> {
     let mut all = Vec::new();
     all.extend_from_slice(swap::handlers::HANDLERS);
+    all.extend_from_slice(data_market::handlers::HANDLERS);
     all.extend_from_slice(system::handlers::HANDLERS);
     all
 }

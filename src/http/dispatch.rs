@@ -10,9 +10,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::clock::parse_rfc3339;
+use crate::clock::{format_rfc3339_millis, parse_rfc3339};
+use crate::domain::system::types::ActivityEvent;
 use crate::error::ApiError;
 use crate::json::canonical;
+use crate::manifest::Operation;
 use crate::reason::Reason;
 use crate::store::{IdempotencyRecord, IdempotencyScope};
 
@@ -22,36 +24,42 @@ use super::{AppState, BODY_LIMIT_BYTES, OpContext, auth, idempotency, validation
 pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 const REQUEST_CLOCK: &str = "x-now-iso";
 
-/// A finished answer: status and canonical JSON body.
+/// A finished answer: status, body (canonical JSON unless the operation declares another media
+/// type) and whether it is a replay.
 struct Answer {
     status: u16,
     body: String,
+    media_type: Option<String>,
     replayed: bool,
 }
 
 impl Answer {
-    fn error(error: &ApiError, correlation_id: &str) -> Answer {
-        let body = serde_json::to_value(error.envelope(correlation_id))
+    /// The error envelope; `operation` is `None` for the router's own answers.
+    fn error(error: &ApiError, correlation_id: &str, operation: Option<&Operation>) -> Answer {
+        let mut envelope = error.envelope(correlation_id);
+        if operation.is_some_and(|op| op.reason_code_at_top_level) {
+            envelope.code = Some(error.reason());
+        }
+        let body = serde_json::to_value(envelope)
             .map(|value| canonical(&value))
             .unwrap_or_default();
         Answer {
             status: error.status(),
             body,
+            media_type: None,
             replayed: false,
         }
     }
 
     fn into_response(self, operation_id: &str) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            self.body,
-        )
-            .into_response();
+        let media_type = self
+            .media_type
+            .as_deref()
+            .and_then(|media_type| HeaderValue::from_str(media_type).ok())
+            .unwrap_or(HeaderValue::from_static("application/json"));
+        let mut response =
+            (status, [(header::CONTENT_TYPE, media_type)], self.body).into_response();
         if self.replayed {
             response
                 .headers_mut()
@@ -93,7 +101,8 @@ pub async fn dispatch(
         }
         Err(error) => Err(error),
     };
-    let answer = answer.unwrap_or_else(|error| Answer::error(&error, &correlation_id));
+    let answer =
+        answer.unwrap_or_else(|error| Answer::error(&error, &correlation_id, Some(operation)));
     answer.into_response(&operation.operation_id)
 }
 
@@ -203,6 +212,7 @@ fn execute(
         return Ok(Answer {
             status: record.status,
             body: record.body,
+            media_type: None,
             replayed: true,
         });
     }
@@ -223,21 +233,33 @@ fn execute(
         };
         (bound.handler)(&context, tx.as_mut())
     });
-    let answer = match outcome {
-        Ok(body) => Answer {
-            status: operation.success_status,
-            body: canonical(&body),
-            replayed: false,
-        },
+    let (answer, failure) = match outcome {
+        Ok(body) => (success(operation, body), None),
         // A bug: nothing is written, nothing is recorded; the client may retry.
         Err(error) if error.status() >= 500 => return Err(error),
         Err(error) => {
             if is_write {
                 tx.rollback_to_savepoint()?;
             }
-            Answer::error(&error, correlation_id)
+            (
+                Answer::error(&error, correlation_id, Some(operation)),
+                Some(error),
+            )
         }
     };
+    if operation.records_activity {
+        tx.record_activity(&ActivityEvent {
+            at: prepared
+                .request_clock
+                .clone()
+                .unwrap_or_else(|| format_rfc3339_millis(runtime.clock.now())),
+            operation_id: operation.operation_id.clone(),
+            actor: prepared.caller.as_ref().map(|caller| caller.actor.clone()),
+            status: answer.status,
+            reason_code: failure.as_ref().map(ApiError::reason),
+            details: failure.map(|error| error.details().clone()),
+        })?;
+    }
     if let Some(scope) = &scope {
         tx.put_idempotency_record(
             scope,
@@ -254,11 +276,25 @@ fn execute(
     Ok(answer)
 }
 
+/// A success body: canonical JSON, or the text a non-JSON operation answers.
+fn success(operation: &Operation, body: serde_json::Value) -> Answer {
+    let (body, media_type) = match (&operation.response_media_type, body) {
+        (Some(media_type), serde_json::Value::String(text)) => (text, Some(media_type.clone())),
+        (_, body) => (canonical(&body), None),
+    };
+    Answer {
+        status: operation.success_status,
+        body,
+        media_type,
+        replayed: false,
+    }
+}
+
 /// 404 for a path no mounted operation declares.
 pub(crate) async fn route_not_found(State(state): State<AppState>, request: Request) -> Response {
     let correlation_id = correlation_of(&state, &request);
     let error = ApiError::new(Reason::RouteNotFound).with("path", request.uri().path());
-    Answer::error(&error, &correlation_id).into_response("")
+    Answer::error(&error, &correlation_id, None).into_response("")
 }
 
 /// 405 for a declared path called with another method.
@@ -271,7 +307,7 @@ pub(crate) async fn method_not_allowed(
     let error = ApiError::new(Reason::MethodNotAllowed)
         .with("method", request.method().as_str())
         .with("allowed_methods", &allowed);
-    let mut response = Answer::error(&error, &correlation_id).into_response("");
+    let mut response = Answer::error(&error, &correlation_id, None).into_response("");
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
     }

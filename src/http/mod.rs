@@ -14,13 +14,13 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, format_rfc3339_millis};
+use crate::clock::{Clock, format_rfc3339_millis, parse_rfc3339};
 use crate::domain::ActorRef;
 use crate::error::{ApiError, Error, ErrorKind};
 use crate::manifest::{HttpMethod, Manifest, Operation};
-use crate::reason::Reason;
 use crate::store::{Store, Tx};
 
 mod auth;
@@ -32,7 +32,7 @@ mod validation;
 pub use auth::Caller;
 pub use dispatch::dispatch;
 pub use idempotency::request_hash;
-pub use validation::QueryValue;
+pub use validation::{BodyError, QueryValue, field_error, field_name};
 
 /// Largest request body accepted: 1 MiB.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -87,18 +87,27 @@ impl OpContext<'_> {
         }
     }
 
-    /// The body as its Rust type. The schema already accepted it, so a failure here means the
-    /// type and its schema disagree; it is still answered as the operation's invalid request.
+    /// The body as its Rust type. The schema already accepted it, so a failure here is a rule
+    /// the schema cannot say (an integer written `5.0`); it is answered like a schema failure
+    /// of the field it names.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_value(self.body.clone()).map_err(|error| {
-            let reason = self
-                .operation
-                .invalid_request_reason()
-                .unwrap_or(Reason::InternalError);
-            tracing::warn!(%error, operation_id = %self.operation.operation_id, "schema accepted a body its type refused");
-            ApiError::new(reason).with(
-                "errors",
-                [serde_json::json!({"instance_path": "", "keyword": "type"})],
+        serde_path_to_error::deserialize(self.body.clone()).map_err(|error| {
+            let mut pointer = String::new();
+            for segment in error.path().iter() {
+                let token = match segment {
+                    serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                    serde_path_to_error::Segment::Map { key } => key.clone(),
+                    serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                    serde_path_to_error::Segment::Unknown => continue,
+                };
+                pointer = validation::pointer_join(&pointer, &token);
+            }
+            validation::invalid_body(
+                self.operation,
+                vec![validation::BodyError {
+                    instance_path: pointer,
+                    keyword: "type".to_owned(),
+                }],
             )
         })
     }
@@ -109,6 +118,19 @@ impl OpContext<'_> {
             || format_rfc3339_millis(self.runtime.clock.now()),
             str::to_owned,
         )
+    }
+
+    /// The request's notion of now as an instant.
+    pub fn now(&self) -> OffsetDateTime {
+        self.request_clock
+            .and_then(parse_rfc3339)
+            .unwrap_or_else(|| self.runtime.clock.now())
+    }
+
+    /// Whether the caller holds `scope` (beyond those the operation requires).
+    pub fn caller_has_scope(&self, scope: &str) -> bool {
+        self.caller
+            .is_some_and(|caller| caller.scopes.contains(scope))
     }
 }
 

@@ -39,24 +39,143 @@ pub(crate) fn body(bound: &BoundOperation, bytes: &[u8]) -> Result<Value, ApiErr
     let Some(validator) = &bound.validator else {
         return Ok(Value::Null);
     };
-    let reason = bound
-        .operation
-        .invalid_request_reason()
-        .unwrap_or(Reason::InternalError);
-    let value: Value = serde_json::from_slice(bytes).map_err(|_| {
-        ApiError::new(reason).with(
-            "errors",
-            [BodyError {
-                instance_path: String::new(),
-                keyword: "json_parse".to_owned(),
-            }],
-        )
-    })?;
+    // No body at all reads as `{}`: `curl -X POST` of an operation whose fields are all
+    // optional just works.
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    let parsed = if empty {
+        Ok(Value::Object(serde_json::Map::new()))
+    } else {
+        serde_json::from_slice(bytes)
+    };
+    let value: Value = match parsed {
+        Ok(value) => value,
+        Err(_) => {
+            // `NaN` and `Infinity` are not JSON, but clients send them; name their fields.
+            let errors = non_finite_numbers(bytes).unwrap_or_else(|| {
+                vec![BodyError {
+                    instance_path: String::new(),
+                    keyword: "json_parse".to_owned(),
+                }]
+            });
+            return Err(invalid_body(&bound.operation, errors));
+        }
+    };
     let errors = schema_errors(validator, &value);
     if errors.is_empty() {
         Ok(value)
     } else {
-        Err(ApiError::new(reason).with("errors", errors))
+        Err(invalid_body(&bound.operation, errors))
+    }
+}
+
+/// The answer to an invalid body: the reason of the first failing field (field guidance), the
+/// field and the rule it broke, and every failure.
+pub fn invalid_body(operation: &Operation, errors: Vec<BodyError>) -> ApiError {
+    let first = errors.first().cloned().unwrap_or(BodyError {
+        instance_path: String::new(),
+        keyword: "type".to_owned(),
+    });
+    let reason = operation
+        .reason_for_field(&first.instance_path)
+        .unwrap_or(Reason::InternalError);
+    ApiError::new(reason)
+        .with("field", field_name(&first.instance_path))
+        .with("rule", &first.keyword)
+        .with("errors", errors)
+}
+
+/// A failure of one field found by a handler rule (a date in the past, a duplicate), in the
+/// same shape as a schema failure.
+pub fn field_error(reason: Reason, pointer: &str, rule: &str) -> ApiError {
+    ApiError::new(reason)
+        .with("field", field_name(pointer))
+        .with("rule", rule)
+        .with(
+            "errors",
+            [BodyError {
+                instance_path: pointer.to_owned(),
+                keyword: rule.to_owned(),
+            }],
+        )
+}
+
+/// `/policy_overrides/budget_total` reads `policy_overrides.budget_total`.
+pub fn field_name(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Where a body that is JSON but for `NaN`, `Infinity` or `-Infinity` tokens has them; `None`
+/// when the body is broken some other way too.
+fn non_finite_numbers(bytes: &[u8]) -> Option<Vec<BodyError>> {
+    const MARKER: &str = "\\u0000non-finite";
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut patched = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut in_string = false;
+    let mut found = false;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            let len = match c {
+                '\\' => 1 + rest[1..].chars().next().map_or(0, char::len_utf8),
+                '"' => {
+                    in_string = false;
+                    1
+                }
+                _ => c.len_utf8(),
+            };
+            patched.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|token| rest.starts_with(token));
+        if let Some(token) = token {
+            patched.push('"');
+            patched.push_str(MARKER);
+            patched.push('"');
+            rest = &rest[token.len()..];
+            found = true;
+        } else {
+            patched.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    if !found {
+        return None;
+    }
+    let value: Value = serde_json::from_str(&patched).ok()?;
+    let mut errors = Vec::new();
+    collect_markers(&value, String::new(), &mut errors);
+    errors.sort();
+    Some(errors)
+}
+
+fn collect_markers(value: &Value, pointer: String, errors: &mut Vec<BodyError>) {
+    match value {
+        Value::String(text) if text == "\u{0}non-finite" => errors.push(BodyError {
+            instance_path: pointer,
+            keyword: "finite_number".to_owned(),
+        }),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                collect_markers(item, format!("{pointer}/{index}"), errors);
+            }
+        }
+        Value::Object(object) => {
+            for (key, item) in object {
+                collect_markers(item, pointer_join(&pointer, key), errors);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -199,6 +318,26 @@ mod tests {
                 ("/zzz", "additionalProperties"),
             ]
         );
+    }
+
+    #[test]
+    fn non_finite_numbers_are_located_outside_strings_only() {
+        let errors =
+            non_finite_numbers(br#"{"a": NaN, "b": [1, -Infinity], "c": "NaN \" Infinity"}"#)
+                .unwrap();
+        let paths: Vec<&str> = errors.iter().map(|e| e.instance_path.as_str()).collect();
+        assert_eq!(paths, ["/a", "/b/1"]);
+        assert!(non_finite_numbers(br#"{"a": NaN,"#).is_none());
+        assert!(non_finite_numbers(br#"{"a": "NaN"}"#).is_none());
+    }
+
+    #[test]
+    fn field_names_read_as_dotted_paths() {
+        assert_eq!(
+            field_name("/policy_overrides/budget_total"),
+            "policy_overrides.budget_total"
+        );
+        assert_eq!(field_name(""), "");
     }
 
     #[test]

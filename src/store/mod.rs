@@ -8,7 +8,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domain::data_market::store::DataMarketStore;
 use crate::domain::swap::store::SwapStore;
+use crate::domain::system::store::ActivityStore;
 
 pub mod sqlite;
 
@@ -54,7 +56,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back.
-pub trait Tx: SwapStore + IdempotencyStore + CounterStore + AdminStore {
+pub trait Tx:
+    SwapStore + DataMarketStore + ActivityStore + IdempotencyStore + CounterStore + AdminStore
+{
     /// Marks a point that [`Tx::rollback_to_savepoint`] returns to: the dispatcher sets it
     /// before a handler runs so that a failing handler's writes vanish while the idempotency
     /// record of its failure is still written.

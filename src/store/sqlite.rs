@@ -11,7 +11,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+use crate::json::canonical_of;
 
 use super::{
     AdminStore, CounterStore, IdempotencyRecord, IdempotencyScope, IdempotencyStore, Store,
@@ -19,11 +22,22 @@ use super::{
 };
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_core_and_swap.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_core_and_swap.sql"),
+    include_str!("migrations/0002_activity_and_data_market.sql"),
+];
 
 /// Tables in dump and reset order (children before parents for reset).
 const TABLES: &[(&str, &str)] = &[
     ("counters", "name"),
+    ("operation_events", "seq"),
+    ("data_contract_timeline", "contract_id, seq"),
+    ("data_contract_offers", "contract_id, offer_id"),
+    ("data_contracts", "seq"),
+    ("data_offers", "seq"),
+    ("data_round_intents", "seq"),
+    ("training_rounds", "seq"),
+    ("training_model", "id"),
     (
         "idempotency_records",
         "actor_type, actor_id, operation_id, idempotency_key",
@@ -199,6 +213,85 @@ impl Drop for SqliteTx<'_> {
 
 pub(crate) fn sql_error(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |error| StoreError::new(context, error)
+}
+
+/// Reads a stored JSON document.
+pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(error))
+    })
+}
+
+/// Writes a JSON document in canonical form.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    canonical_of(value).map_err(|error| StoreError::new("encoding a document", error))
+}
+
+/// A page size as SQLite takes it; every limit the API accepts fits.
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Query helpers the domain stores share: most tables hold one JSON document per row.
+impl SqliteTx<'_> {
+    /// The documents in the first column of every row.
+    pub(crate) fn documents<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        context: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut statement = self
+            .conn()
+            .prepare_cached(sql)
+            .map_err(sql_error(context))?;
+        let rows = statement
+            .query_map(params, |row| decode::<T>(row.get_ref(0)?.as_str()?))
+            .map_err(sql_error(context))?;
+        rows.collect::<Result<Vec<T>, _>>()
+            .map_err(sql_error(context))
+    }
+
+    /// The document in the first column of the one row, if there is one.
+    pub(crate) fn document<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        context: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        self.conn()
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params, |row| decode::<T>(row.get_ref(0)?.as_str()?))
+                    .optional()
+            })
+            .map_err(sql_error(context))
+    }
+
+    pub(crate) fn execute(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        context: &'static str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(params))
+            .map(drop)
+            .map_err(sql_error(context))
+    }
+
+    /// A `SELECT COUNT(*) ...`.
+    pub(crate) fn count(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<u64, StoreError> {
+        self.conn()
+            .query_row(sql, params, |row| row.get(0))
+            .map_err(sql_error("counting rows"))
+    }
 }
 
 impl Tx for SqliteTx<'_> {

@@ -3,12 +3,10 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
-use serde::de::DeserializeOwned;
 
 use crate::domain::ActorRef;
-use crate::json::canonical_of;
 use crate::store::StoreError;
-use crate::store::sqlite::{SqliteTx, sql_error};
+use crate::store::sqlite::{SqliteTx, decode, encode, sql_error, sql_limit};
 
 use super::types::{CycleProposal, IntentStatus, MatchingRun, ProposalStatus, SwapIntent};
 
@@ -96,50 +94,7 @@ pub trait SwapStore {
     fn swap_counts(&self) -> Result<SwapCounts, StoreError>;
 }
 
-fn decode<T: DeserializeOwned>(document: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(document).map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(error))
-    })
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    canonical_of(value).map_err(|error| StoreError::new("encoding a document", error))
-}
-
 impl SqliteTx<'_> {
-    fn documents<T: DeserializeOwned>(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-        context: &'static str,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut statement = self
-            .conn()
-            .prepare_cached(sql)
-            .map_err(sql_error(context))?;
-        let rows = statement
-            .query_map(params, |row| decode::<T>(row.get_ref(0)?.as_str()?))
-            .map_err(sql_error(context))?;
-        rows.collect::<Result<Vec<T>, _>>()
-            .map_err(sql_error(context))
-    }
-
-    fn document<T: DeserializeOwned>(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-        context: &'static str,
-    ) -> Result<Option<T>, StoreError> {
-        self.conn()
-            .prepare_cached(sql)
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params, |row| decode::<T>(row.get_ref(0)?.as_str()?))
-                    .optional()
-            })
-            .map_err(sql_error(context))
-    }
-
     fn write_intent(
         &self,
         intent: &SwapIntent,
@@ -167,17 +122,6 @@ impl SqliteTx<'_> {
             .map(drop)
             .map_err(sql_error("writing an intent"))
     }
-
-    fn count(&self, sql: &str) -> Result<u64, StoreError> {
-        self.conn()
-            .query_row(sql, [], |row| row.get(0))
-            .map_err(sql_error("counting rows"))
-    }
-}
-
-/// SQLite's limit on a page; any `limit` the API accepts is below it.
-fn page_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 impl SwapStore for SqliteTx<'_> {
@@ -241,7 +185,7 @@ impl SwapStore for SqliteTx<'_> {
              WHERE ((actor_type = ?1 AND actor_id = ?2) OR (created_by_type = ?1 AND created_by_id = ?2))
                AND id > ?3
              ORDER BY id LIMIT ?4",
-            params![actor.kind.as_str(), actor.id, after.unwrap_or(""), page_limit(limit)],
+            params![actor.kind.as_str(), actor.id, after.unwrap_or(""), sql_limit(limit)],
             "listing intents",
         )
     }
@@ -382,7 +326,7 @@ impl SwapStore for SqliteTx<'_> {
                 owner.kind.as_str(),
                 owner.id,
                 after.unwrap_or(""),
-                page_limit(limit)
+                sql_limit(limit)
             ],
             "listing proposals",
         )
@@ -403,7 +347,7 @@ impl SwapStore for SqliteTx<'_> {
                 actor.kind.as_str(),
                 actor.id,
                 after.unwrap_or(""),
-                page_limit(limit)
+                sql_limit(limit)
             ],
             "listing proposals",
         )
@@ -437,7 +381,7 @@ impl SwapStore for SqliteTx<'_> {
         let before = before_seq.map_or(i64::MAX, |seq| i64::try_from(seq).unwrap_or(i64::MAX));
         self.documents(
             "SELECT document FROM marketplace_matching_runs WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-            params![before, page_limit(limit)],
+            params![before, sql_limit(limit)],
             "listing runs",
         )
     }
@@ -455,14 +399,16 @@ impl SwapStore for SqliteTx<'_> {
 
     fn swap_counts(&self) -> Result<SwapCounts, StoreError> {
         Ok(SwapCounts {
-            intents: self.count("SELECT COUNT(*) FROM swap_intents")?,
-            proposals: self.count("SELECT COUNT(*) FROM cycle_proposals")?,
+            intents: self.count("SELECT COUNT(*) FROM swap_intents", [])?,
+            proposals: self.count("SELECT COUNT(*) FROM cycle_proposals", [])?,
             marketplace_asset_values: self
-                .count("SELECT COUNT(*) FROM marketplace_asset_values")?,
+                .count("SELECT COUNT(*) FROM marketplace_asset_values", [])?,
             marketplace_matching_runs: self
-                .count("SELECT COUNT(*) FROM marketplace_matching_runs")?,
-            marketplace_matching_proposals: self
-                .count("SELECT COUNT(*) FROM cycle_proposals WHERE origin = 'marketplace'")?,
+                .count("SELECT COUNT(*) FROM marketplace_matching_runs", [])?,
+            marketplace_matching_proposals: self.count(
+                "SELECT COUNT(*) FROM cycle_proposals WHERE origin = 'marketplace'",
+                [],
+            )?,
         })
     }
 }
