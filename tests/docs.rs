@@ -6,25 +6,74 @@ use std::process::{Child, Command, Stdio};
 
 use crate::support::root;
 
+/// A fenced `sh` block, and the reason code its answer must carry when the line before it says
+/// `<!-- expect: CODE -->` (a documented failure).
+#[derive(Debug)]
+pub struct ShBlock {
+    pub text: String,
+    pub expect: Option<String>,
+}
+
 /// The fenced `sh` blocks of a markdown text, in order.
-pub fn sh_blocks(markdown: &str) -> Vec<String> {
+pub fn sh_blocks(markdown: &str) -> Vec<ShBlock> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
+    let mut expect = None;
     for line in markdown.lines() {
         match (&mut current, line.trim_end()) {
             (None, "```sh") => current = Some(String::new()),
             (Some(block), "```") => {
-                blocks.push(block.trim_end().to_owned());
+                blocks.push(ShBlock {
+                    text: block.trim_end().to_owned(),
+                    expect: expect.take(),
+                });
                 current = None;
             }
             (Some(block), text) => {
                 block.push_str(text);
                 block.push('\n');
             }
-            (None, _) => {}
+            (None, text) => {
+                if let Some(code) = text
+                    .strip_prefix("<!-- expect: ")
+                    .and_then(|rest| rest.strip_suffix(" -->"))
+                {
+                    expect = Some(code.to_owned());
+                } else if !text.is_empty() {
+                    expect = None;
+                }
+            }
         }
     }
     blocks
+}
+
+/// Runs every block against `server` and checks each: exit 0, and the expected reason code for
+/// a documented failure. Returns the outputs.
+pub fn run_documented(server: &ServedBinary, blocks: &[ShBlock]) -> Vec<String> {
+    blocks
+        .iter()
+        .filter(|block| !block.text.starts_with("cargo "))
+        .map(|block| {
+            let output = server.run(&block.text);
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            assert!(
+                output.status.success(),
+                "{}\n{stdout}{}",
+                block.text,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            if let Some(code) = &block.expect {
+                assert!(
+                    stdout.contains(&format!("\"code\":\"{code}\"")),
+                    "expected {code}:\n{stdout}"
+                );
+            } else {
+                assert!(!stdout.contains("\"error\":"), "{}\n{stdout}", block.text);
+            }
+            stdout
+        })
+        .collect()
 }
 
 /// The part of `markdown` between `<!-- {name}:start -->` and `<!-- {name}:end -->`.
@@ -101,8 +150,8 @@ impl ServedBinary {
 fn the_readme_starts_with_the_two_commands() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let blocks = sh_blocks(&readme);
-    assert_eq!(blocks[0], "cargo run --release -- serve");
-    assert_eq!(blocks[1], "cargo test --workspace");
+    assert_eq!(blocks[0].text, "cargo run --release -- serve");
+    assert_eq!(blocks[1].text, "cargo test --workspace");
 }
 
 #[test]
@@ -111,19 +160,8 @@ fn the_readme_walkthrough_runs_as_written_twice() {
     let blocks = sh_blocks(section(&readme, "walkthrough"));
     assert_eq!(blocks.len(), 4);
     let server = ServedBinary::start(&[]);
-    let mut outputs = Vec::new();
-    for round in 0..2 {
-        for block in &blocks {
-            let output = server.run(block);
-            assert!(
-                output.status.success(),
-                "round {round}: {block}\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            outputs.push(String::from_utf8(output.stdout).unwrap());
-        }
-    }
+    let mut outputs = run_documented(&server, &blocks);
+    outputs.extend(run_documented(&server, &blocks));
     let run: serde_json::Value = serde_json::from_str(&outputs[2]).unwrap();
     assert_eq!(run["run"]["stats"]["edges"], 2);
     assert_eq!(run["run"]["selected_proposals_count"], 1);
@@ -135,4 +173,47 @@ fn the_readme_walkthrough_runs_as_written_twice() {
         "the second round replays the recorded run"
     );
     assert!(server.terminate().success(), "SIGTERM is a clean stop");
+}
+
+#[test]
+fn the_first_ten_minutes_guide_runs_as_written() {
+    let guide = std::fs::read_to_string(root().join("docs/first-ten-minutes.md")).unwrap();
+    let whole = sh_blocks(&guide);
+    assert_eq!(
+        whole[0].text, "cargo run --release -- serve",
+        "the guide starts the default server"
+    );
+    let blocks = sh_blocks(section(&guide, "first-ten-minutes"));
+    let expected: Vec<&str> = blocks.iter().filter_map(|b| b.expect.as_deref()).collect();
+    assert_eq!(
+        expected,
+        [
+            "no_compatible_offers_found",
+            "round_intent_not_open",
+            "contract_already_released"
+        ]
+    );
+    let server = ServedBinary::start(&[]);
+    let outputs = run_documented(&server, &blocks);
+    let contract: serde_json::Value = serde_json::from_str(&outputs[3]).unwrap();
+    assert_eq!(contract["contract"]["contract_id"], "contract_000001");
+    let released: serde_json::Value = serde_json::from_str(&outputs[5]).unwrap();
+    assert_eq!(released["contract"]["state"], "escrow_released");
+    let timeline: serde_json::Value = serde_json::from_str(&outputs[6]).unwrap();
+    let events: Vec<&str> = timeline["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["contract_created", "bound_to_round", "escrow_released"]
+    );
+    let recovered = outputs[11].lines().last().unwrap_or_default().to_owned();
+    assert!(
+        outputs[11].contains("contract_000002"),
+        "the recovery matched: {recovered}"
+    );
+    assert!(server.terminate().success());
 }
