@@ -270,3 +270,46 @@ async fn the_run_writes_nothing_when_it_fails() {
         "only the idempotency record of the failure was written"
     );
 }
+
+#[tokio::test]
+async fn run_pages_follow_the_cursor_and_refuse_an_unknown_one() {
+    let server = TestServer::start().await;
+    server.seed_worked_example().await;
+    for key in ["r1", "r2", "r3"] {
+        server
+            .op("marketplaceMatching.run", &[])
+            .partner(WRITE)
+            .key(key)
+            .json(&first_run_body())
+            .send()
+            .await;
+    }
+    let first = server
+        .call("GET", "/marketplace/matching/runs?limit=2")
+        .partner(READ)
+        .send()
+        .await;
+    assert_eq!(first.body["next_cursor"], "mrun_000003");
+    let rest = server
+        .call(
+            "GET",
+            "/marketplace/matching/runs?limit=2&cursor=mrun_000003",
+        )
+        .partner(READ)
+        .send()
+        .await;
+    let ids: Vec<&str> = rest.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["mrun_000002"]);
+    let unknown = server
+        .call("GET", "/marketplace/matching/runs?cursor=mrun_999999")
+        .partner(READ)
+        .send()
+        .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.body["error"]["details"]["rule"], "unknown_cursor");
+}

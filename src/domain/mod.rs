@@ -85,6 +85,25 @@ impl Page {
         Page { limit }
     }
 
+    /// Where a page of a list ordered by sequence starts: the sequence number of the `cursor`
+    /// row, looked up by `seq_of`. A cursor naming no row is refused.
+    pub(crate) fn cursor_seq(
+        ctx: &OpContext<'_>,
+        seq_of: impl FnOnce(&str) -> Result<Option<u64>, crate::store::StoreError>,
+    ) -> Result<Option<u64>, crate::error::ApiError> {
+        let Some(cursor) = ctx.query_str("cursor") else {
+            return Ok(None);
+        };
+        match seq_of(cursor)? {
+            Some(seq) => Ok(Some(seq)),
+            None => Err(
+                crate::error::ApiError::new(crate::reason::Reason::QueryInvalid)
+                    .with("param", "cursor")
+                    .with("rule", "unknown_cursor"),
+            ),
+        }
+    }
+
     /// How many rows to read: one more than the page, to learn whether another page follows.
     pub(crate) fn fetch(&self) -> usize {
         self.limit + 1

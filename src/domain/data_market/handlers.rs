@@ -100,15 +100,7 @@ fn next_id(tx: &mut dyn Tx, counter: &str, prefix: &str) -> Result<(u64, String)
 
 /// The `seq` after which a page starts: that of the `cursor` row.
 fn cursor_seq(ctx: &OpContext<'_>, tx: &dyn Tx, table: Sequenced) -> Result<Option<u64>, ApiError> {
-    let Some(cursor) = ctx.query_str("cursor") else {
-        return Ok(None);
-    };
-    let seq = tx.seq_of(table, cursor)?.ok_or_else(|| {
-        ApiError::new(Reason::QueryInvalid)
-            .with("param", "cursor")
-            .with("rule", "unknown_cursor")
-    })?;
-    Ok(Some(seq))
+    Page::cursor_seq(ctx, |cursor| tx.seq_of(table, cursor))
 }
 
 fn is_operator(ctx: &OpContext<'_>) -> bool {

@@ -233,14 +233,7 @@ fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, Ap
 
 fn list_runs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
     let page = Page::from_query(ctx);
-    let before = match ctx.query_str("cursor") {
-        Some(cursor) => Some(tx.run_seq(cursor)?.ok_or_else(|| {
-            ApiError::new(Reason::QueryInvalid)
-                .with("param", "cursor")
-                .with("rule", "unknown_cursor")
-        })?),
-        None => None,
-    };
+    let before = Page::cursor_seq(ctx, |cursor| tx.run_seq(cursor))?;
     let runs = tx.runs_page(before, page.fetch())?;
     let (runs, next_cursor) = page.split(runs, |run: &MatchingRun| run.run_id.clone());
     respond(&MatchingRunListResponse {
