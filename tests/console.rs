@@ -198,13 +198,11 @@ impl Console {
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .unwrap_or_else(|e| panic!("no browser session from chromedriver: {e}"));
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .unwrap_or_else(|e| panic!("no browser session from chromedriver: {e}"));
         let shots = root().join("artifacts/console");
         std::fs::create_dir_all(&shots).unwrap();
         let console = Console {
@@ -313,10 +311,20 @@ impl Console {
             .await;
     }
 
-    /// Scrolls `css` to the top of the window and saves what the window shows.
+    /// Scrolls `css` into the window (to its top for a whole step, else to its middle) and
+    /// saves what the window shows.
     async fn shot(&self, name: &str, css: &str) {
+        let block = if css.starts_with("#step-")
+            || css.ends_with("-result")
+            || css.ends_with("-detail")
+            || css == "#no-match"
+        {
+            "start"
+        } else {
+            "center"
+        };
         let script = format!(
-            "document.querySelector({}).scrollIntoView({{block: 'start'}}); return true;",
+            "document.querySelector({}).scrollIntoView({{block: '{block}'}}); return true;",
             Value::String(css.to_owned())
         );
         self.js(&script).await;
@@ -390,7 +398,8 @@ async fn journey(base: &str) {
     page.wait_text("#offer-summary", "nothing was sent").await;
     let (_, offers) = api(base, "GET", "/marketplace/offers", PROVIDER, None).await;
     assert_eq!(offers["offers"], json!([]), "the page sent nothing");
-    page.shot("01-offer-checked-in-the-page", "#step-offer").await;
+    page.shot("01-offer-checked-in-the-page", "#offer-quality_score")
+        .await;
 
     // A rule only the server checks (at most 6 decimals): its 400 is shown at its field.
     page.fill("#offer-quality_score", "0.92").await;
@@ -409,7 +418,7 @@ async fn journey(base: &str) {
     );
     page.wait_text("#offer-result", "refused at price_per_round")
         .await;
-    page.shot("02-offer-refused-by-the-server", "#step-offer")
+    page.shot("02-offer-refused-by-the-server", "#offer-price_per_round")
         .await;
 
     page.fill("#offer-price_per_round", "12.5").await;
@@ -418,7 +427,7 @@ async fn journey(base: &str) {
     page.refreshed_after("dataOffers.create").await;
     page.wait_text("#offers-list", "Clinic vitals").await;
     page.wait_text("[data-metric=offers_total]", "1").await;
-    page.shot("03-step1-offer-created", "#step-offer").await;
+    page.shot("03-step1-offer-created", "#offer-result").await;
 
     // The provider may not post an intent: the server's 403 is shown.
     page.click("#intent-example").await;
@@ -427,7 +436,7 @@ async fn journey(base: &str) {
     page.click("#intent-submit").await;
     let refused = page.wait_text("#intent-result", "403").await;
     assert!(refused.contains("auth_scope_missing"), "{refused}");
-    page.shot("04-forbidden-for-the-provider", "#step-intent")
+    page.shot("04-forbidden-for-the-provider", "#intent-result")
         .await;
 
     // Step 2: the model owner posts the intent.
@@ -444,7 +453,7 @@ async fn journey(base: &str) {
     page.click("#intent-submit").await;
     page.wait_text("#intent-result", "intent_000001").await;
     page.wait_text("#intents-list", "intent_000001").await;
-    page.shot("05-step2-intent-posted", "#step-intent").await;
+    page.shot("05-step2-intent-posted", "#intent-result").await;
 
     // Step 3: the operator previews; each offer's score breakdown is drawn.
     page.act_as("operator", "partner").await;
@@ -453,18 +462,11 @@ async fn journey(base: &str) {
         .await;
     let selected = page.text("#preview-selected").await;
     for part in [
-        "quality",
-        "0.46",
-        "cost",
-        "0.022222",
-        "trust",
-        "0.1",
-        "total",
-        "0.582222",
+        "quality", "0.46", "cost", "0.022222", "trust", "0.1", "total", "0.582222",
     ] {
         assert!(selected.contains(part), "{part} in {selected}");
     }
-    page.shot("06-step3-preview", "#step-preview").await;
+    page.shot("06-step3-preview", "#preview-result").await;
 
     // A preview under a smaller budget shows the budget rejection, and changes nothing.
     page.fill("#preview-policy_overrides-budget_total", "10")
@@ -477,7 +479,8 @@ async fn journey(base: &str) {
             .await,
         "1"
     );
-    page.fill("#preview-policy_overrides-budget_total", "").await;
+    page.fill("#preview-policy_overrides-budget_total", "")
+        .await;
 
     // A match that cannot select anything: why, per reason, in words and counts.
     page.act_as("owner", "user").await;
@@ -497,20 +500,24 @@ async fn journey(base: &str) {
             ),
         "{no_match}"
     );
-    assert_eq!(page.text("#no-match [data-count=budget_rejected]").await, "1");
+    assert_eq!(
+        page.text("#no-match [data-count=budget_rejected]").await,
+        "1"
+    );
     assert_eq!(
         page.text("#no-match [data-count=offers_evaluated]").await,
         "1"
     );
     page.wait_text("[data-metric=match_failures]", "1").await;
-    page.shot("07-no-match-diagnostics", "#step-match").await;
+    page.shot("07-no-match-diagnostics", "#no-match").await;
 
     // Step 4: the match.
     page.fill("#match-round_intent_id", "intent_000001").await;
     page.click("#match-submit").await;
     page.wait_text("#match-result", "contract_000001").await;
     page.wait_text("#contracts-list", "contract_000001").await;
-    page.shot("08-step4-contract-created", "#step-match").await;
+    page.shot("08-step4-contract-created", "#match-result")
+        .await;
 
     // The status controls offer what the table allows; a move that lost a race shows the 409.
     page.act_as("owner", "user").await;
@@ -529,13 +536,17 @@ async fn journey(base: &str) {
         .wait_text("#intent-intent_000002-error", "invalid_status_transition")
         .await;
     assert!(lost.contains("409"), "{lost}");
-    page.wait_text("#intent-row-intent_000002", "the status table allows no move")
-        .await;
+    page.wait_text(
+        "#intent-row-intent_000002",
+        "the status table allows no move",
+    )
+    .await;
     assert!(
         page.disabled("#intent-intent_000001-to-closed").await,
         "a matched intent closes only after its release"
     );
-    page.shot("09-intent-status-race-lost", "#step-intent").await;
+    page.shot("09-intent-status-race-lost", "#intents-list")
+        .await;
 
     // The contract page before any round: release disabled, with the server's reason.
     page.act_as("operator", "partner").await;
@@ -544,7 +555,7 @@ async fn journey(base: &str) {
     assert!(page.disabled("#release-button").await);
     page.wait_text("#release-reason", "contract_round_not_completed")
         .await;
-    page.shot("10-contract-waiting-for-a-round", "#step-contracts")
+    page.shot("10-contract-waiting-for-a-round", "#contract-detail")
         .await;
 
     // Step 5: a training round binds the contract; accuracy and loss, and the chart.
@@ -560,7 +571,7 @@ async fn journey(base: &str) {
         "const b = document.getElementById('release-button'); return !!b && !b.disabled",
     )
     .await;
-    page.shot("11-step5-training-round", "#step-training").await;
+    page.shot("11-step5-training-round", "#round-result").await;
 
     // Step 6: release asks first; Escape says no, and nothing is released.
     page.click("#release-button").await;
@@ -619,7 +630,7 @@ async fn journey(base: &str) {
         !page.disabled("#intent-intent_000001-to-closed").await,
         "the released contract lets its intent close"
     );
-    page.shot("13-step6-escrow-released", "#step-contracts")
+    page.shot("13-step6-escrow-released", "#contract-detail")
         .await;
 
     // A second release is refused by the server: a contract released by someone else while
@@ -644,7 +655,8 @@ async fn journey(base: &str) {
     assert_eq!(status, 201, "contract_000002");
     page.click("#round-submit").await;
     page.wait_text("#round-result", "round_000002").await;
-    page.wait_text("#accuracy-values", "round 2: accuracy").await;
+    page.wait_text("#accuracy-values", "round 2: accuracy")
+        .await;
     page.click("#open-contract_000002").await;
     page.wait_text("#contract-title", "contract_000002").await;
     page.wait_until(
@@ -676,17 +688,14 @@ async fn journey(base: &str) {
         .await;
     page.wait_text("#dash-operations", "contract_already_released")
         .await;
-    page.shot("14-second-release-refused", "#step-contracts")
+    page.shot("14-second-release-refused", "#release-error")
         .await;
     page.shot("15-dashboard", "#dashboard").await;
 
     // A phone's width: nothing wider than the screen.
     page.client.set_window_size(375, 812).await.unwrap();
-    page.wait_until(
-        "a phone-wide window",
-        "return window.innerWidth <= 400",
-    )
-    .await;
+    page.wait_until("a phone-wide window", "return window.innerWidth <= 400")
+        .await;
     let overflow = page
         .js("return document.documentElement.scrollWidth - window.innerWidth")
         .await;
@@ -739,7 +748,12 @@ async fn same_rules(base: &str) {
     page.wait_text("#offer-summary", "nothing was sent").await;
 
     let cases: Vec<(&str, &str, (&str, &str, &str), Value)> = vec![
-        ("dataOffers.create", "/marketplace/offers", PROVIDER, json!({})),
+        (
+            "dataOffers.create",
+            "/marketplace/offers",
+            PROVIDER,
+            json!({}),
+        ),
         (
             "dataOffers.create",
             "/marketplace/offers",

@@ -211,7 +211,11 @@ mod tests {
     #[test]
     fn the_page_carries_the_schemas_the_runtime_validates_with() {
         let document = document();
-        for name in ["OfferCreateRequest", "RoundIntentCreateRequest", "PreviewRequest"] {
+        for name in [
+            "OfferCreateRequest",
+            "RoundIntentCreateRequest",
+            "PreviewRequest",
+        ] {
             assert_eq!(document["schemas"][name], schemas::named(name).unwrap());
         }
         let create = &document["operations"]["dataOffers.create"];
@@ -221,8 +225,7 @@ mod tests {
             "invalid_quality_score"
         );
         assert_eq!(
-            document["reasons"]["invalid_quality_score"]["status"],
-            400,
+            document["reasons"]["invalid_quality_score"]["status"], 400,
             "field reasons carry their registry entry"
         );
     }
@@ -245,7 +248,10 @@ mod tests {
         for schema in document()["schemas"].as_object().unwrap().values() {
             collect_keywords(schema, &mut used);
         }
-        let unknown: Vec<&String> = used.iter().filter(|k| !known.contains(&k.as_str())).collect();
+        let unknown: Vec<&String> = used
+            .iter()
+            .filter(|k| !known.contains(&k.as_str()))
+            .collect();
         assert!(unknown.is_empty(), "console.js does not check {unknown:?}");
     }
 
@@ -278,15 +284,28 @@ mod tests {
         assert!(!CSS.contains("</style"));
         let page = render(Manifest::embedded()).unwrap();
         assert!(!page.contains("{{contract}}") && !page.contains("/*console.js*/"));
-        assert_eq!(page.matches("</script>").count(), 2, "the contract and the script");
+        assert_eq!(
+            page.matches("</script>").count(),
+            2,
+            "the contract and the script"
+        );
     }
 
     #[test]
     fn the_page_loads_nothing_from_elsewhere() {
         let page = render(Manifest::embedded()).unwrap();
-        for needle in ["src=\"http", "href=\"http", "url(http", "@import", "src=\"//"] {
+        for needle in [
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "@import",
+            "src=\"//",
+        ] {
             assert!(!page.contains(needle), "{needle}");
         }
-        assert!(page.contains("default-src 'none'"), "the page's CSP forbids it");
+        assert!(
+            page.contains("default-src 'none'"),
+            "the page's CSP forbids it"
+        );
     }
 }

@@ -245,9 +245,11 @@
       parts.push(typeWords(schema) + (low ? " " + low : "") + (high ? " " + high : ""));
     }
     if (schema.type === "string" && !schema.enum) {
-      if (schema.minLength !== undefined || schema.maxLength !== undefined) {
-        parts.push("text, " + (schema.minLength || 0) + " to " + (schema.maxLength !== undefined ? schema.maxLength : "any number of") + " characters");
-      }
+      const min = schema.minLength || 0;
+      const max = schema.maxLength;
+      if (max !== undefined) parts.push("text, " + (min ? min + " to " + max : "at most " + max) + " characters");
+      else if (min === 1) parts.push("text, not empty");
+      else if (min > 1) parts.push("text, at least " + min + " characters");
       if (schema.pattern) parts.push("pattern <code>" + esc(schema.pattern) + "</code>");
     }
     if (schema.type === "array") {
@@ -515,7 +517,7 @@
     const range = rangeWords(schema);
     if (range) guidance.push("<b>Range:</b> " + range + ".");
     const fallback = defaultWords(schema);
-    guidance.push(required ? "<b>Required.</b>" : "<b>Default:</b> " + (fallback ? esc(fallback) : "none (left out)") + ".");
+    guidance.push(required ? "<b>Required.</b>" : "<b>Default:</b> " + (fallback ? prose(fallback) : "none (left out)") + ".");
     const hint = '<p class="hint" id="' + hintId + '">' + guidance.join(" ") + "</p>";
     const error = '<p class="field-error" id="' + errorId + '" data-error-for="' + esc(dotted) + '"></p>';
     const describedBy = hintId + " " + errorId;
@@ -878,7 +880,7 @@
       '<div class="release-box"><div class="needs" data-op="escrow.release"></div>' +
       '<button type="button" id="release-button"' + (blocker ? ' disabled aria-describedby="release-reason"' : "") + ">Release the escrow</button>" +
       '<p id="release-reason">' + (blocker
-        ? "Release is not possible now: " + esc(blockerText) + " (<code>" + esc(blocker) + "</code>, contract state <code>" + esc(contract.state) + "</code>)" +
+        ? "Release is not possible now: " + esc(blockerText) + " (<code>" + esc(blocker) + "</code>, contract state <code>" + esc(contract.state) + "</code>)." +
           (contract.released_at ? " Released at " + esc(contract.released_at) + "." : "")
         : "Pays " + esc(sellers) + " " + money(contract.agreed_price_per_round_total) + " in all, each its price.") + "</p>" +
       (error ? '<div id="release-error">' + error + "</div>" : "") + "</div>";
