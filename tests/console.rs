@@ -41,9 +41,12 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--window-size=1280,1000",
 ];
 
-const PROVIDER: (&str, &str, &str) = ("agent", "node_alpha", "offers:write marketplace:read");
-const OWNER: (&str, &str, &str) = ("user", "owner_ada", "round_intents:write marketplace:read");
-const OPERATOR: (&str, &str, &str) = (
+/// The actor headers of a role: `x-actor-type`, `x-actor-id`, `x-auth-scopes`.
+type Actor = (&'static str, &'static str, &'static str);
+
+const PROVIDER: Actor = ("agent", "node_alpha", "offers:write marketplace:read");
+const OWNER: Actor = ("user", "owner_ada", "round_intents:write marketplace:read");
+const OPERATOR: Actor = (
     "partner",
     "operator_main",
     "marketplace:operate marketplace:read",
@@ -151,7 +154,7 @@ async fn api(
     base: &str,
     method: &str,
     path: &str,
-    actor: (&str, &str, &str),
+    actor: Actor,
     body: Option<Value>,
 ) -> (u16, Value) {
     let mut request = reqwest::Client::new()
@@ -747,7 +750,7 @@ async fn same_rules(base: &str) {
         .unwrap();
     page.wait_text("#offer-summary", "nothing was sent").await;
 
-    let cases: Vec<(&str, &str, (&str, &str, &str), Value)> = vec![
+    let cases: Vec<(&str, &str, Actor, Value)> = vec![
         (
             "dataOffers.create",
             "/marketplace/offers",
