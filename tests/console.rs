@@ -336,6 +336,15 @@ impl Console {
     }
 }
 
+#[test]
+#[should_panic(expected = "install Chromium and chromedriver with scripts/install-browser.sh")]
+fn a_missing_browser_fails_the_browser_tests() {
+    program(
+        "MARKETREF_TEST_NO_SUCH_VARIABLE",
+        &["no-such-browser-anywhere"],
+    );
+}
+
 #[tokio::test]
 async fn the_console_is_served_at_the_root_without_auth() {
     let server = TestServer::start().await;
