@@ -277,8 +277,33 @@ impl Console {
         }
     }
 
+    /// One element operation, done again when the page re-rendered the element in between
+    /// (it refreshes its lists and the open contract after every action).
+    async fn on<T, F, Fut>(&self, css: &str, what: &str, operation: F) -> T
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let error = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => match operation(element).await {
+                    Ok(value) => return value,
+                    Err(error) => error.to_string(),
+                },
+                Err(error) => error.to_string(),
+            };
+            assert!(
+                Instant::now() < deadline,
+                "could not {what} {css} in {WAIT:?}: {error}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     async fn text(&self, css: &str) -> String {
-        self.el(css).await.text().await.unwrap()
+        self.on(css, "read", |e| async move { e.text().await })
+            .await
     }
 
     async fn fill(&self, css: &str, value: &str) {
@@ -290,7 +315,8 @@ impl Console {
     }
 
     async fn click(&self, css: &str) {
-        self.el(css).await.click().await.unwrap();
+        self.on(css, "click", |e| async move { e.click().await })
+            .await;
     }
 
     async fn choose(&self, css: &str, value: &str) {
@@ -298,7 +324,9 @@ impl Console {
     }
 
     async fn disabled(&self, css: &str) -> bool {
-        self.el(css).await.attr("disabled").await.unwrap().is_some()
+        self.on(css, "read", |e| async move { e.attr("disabled").await })
+            .await
+            .is_some()
     }
 
     /// Acts as one of the three roles, through the page's selector.
