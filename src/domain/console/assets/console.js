@@ -344,6 +344,8 @@
     const target = event.target.closest("[data-act-as]");
     if (target) setRole(target.dataset.actAs);
   });
+  // Enter in the actor id must not submit (and so reload) the page.
+  document.getElementById("acting-as").addEventListener("submit", (event) => event.preventDefault());
   roleSelect.addEventListener("change", () => { setRole(roleSelect.value); lastActorId = actor().id; });
   actorIdInput.addEventListener("input", () => { followActorId(); renderActor(); });
 
