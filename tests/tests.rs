@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod cli;
+mod console;
 mod contracts;
 mod data_market;
 mod docs;

@@ -12,6 +12,7 @@ use schemars::transform::{Transform, transform_subschemas};
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
+use crate::domain::console::types as console;
 use crate::domain::data_market::types as data;
 use crate::domain::swap::types as swap;
 use crate::domain::system::types as system;
@@ -85,6 +86,7 @@ pub fn all() -> &'static [NamedSchema] {
             generate::<data::TrainingStatusResponse>(Response),
             generate::<data::MetricsSummaryResponse>(Response),
             generate::<data::PrometheusText>(Response),
+            generate::<console::ConsolePage>(Response),
             generate::<ErrorEnvelope>(Response),
             generate::<Manifest>(Document),
             generate::<ReasonRegistry>(Document),

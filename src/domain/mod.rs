@@ -7,12 +7,14 @@
 //!   them.
 //!
 //! `system` holds what belongs to no marketplace: health, the OpenAPI document, dev fixtures.
+//! `console` serves the web console of the data-marketplace loop (a page, no rules of its own).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{Handler, OpContext};
 
+pub mod console;
 pub mod data_market;
 pub mod swap;
 pub mod system;
@@ -66,6 +68,7 @@ pub fn handlers() -> Vec<(&'static str, Handler)> {
     all.extend_from_slice(swap::handlers::HANDLERS);
     all.extend_from_slice(data_market::handlers::HANDLERS);
     all.extend_from_slice(system::handlers::HANDLERS);
+    all.extend_from_slice(console::handlers::HANDLERS);
     all
 }
 
