@@ -3,12 +3,14 @@
 //! the six steps of the loop and its failure views the way a person would, asserts on what the
 //! page shows, and saves a screenshot of each step under `artifacts/console/`.
 //!
-//! A machine without Chromium or chromedriver fails these tests (it does not skip them):
-//! `scripts/install-browser.sh` installs both, and `.ci/run` calls it.
+//! A machine without Chromium or chromedriver gets them from `scripts/install-browser.sh`, which
+//! the tests run themselves (and `.ci/run` before them); where that cannot install them, the
+//! tests fail, they do not skip.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
@@ -52,9 +54,34 @@ const OPERATOR: Actor = (
     "marketplace:operate marketplace:read",
 );
 
+/// Installs Chromium and chromedriver with the project's own script when they are missing, once
+/// per test run, so that `cargo test --workspace` works as written on a fresh machine. When the
+/// install cannot happen (no root, no mirror), [`program`] fails the tests with the way to do it.
+fn install_browser_if_missing() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let on_path = |name: &str| std::env::split_paths(&path).any(|dir| dir.join(name).is_file());
+        if std::env::var_os("MARKETREF_CHROMEDRIVER").is_some()
+            || (on_path("chromium") && on_path("chromedriver"))
+        {
+            return;
+        }
+        let script = root().join("scripts/install-browser.sh");
+        match Command::new("bash").arg(&script).status() {
+            Ok(status) if status.success() => {}
+            outcome => eprintln!(
+                "{} did not install the browser: {outcome:?}",
+                script.display()
+            ),
+        }
+    });
+}
+
 /// A program from `$env`, else the first of `names` on `PATH`; a missing one fails the test
 /// with the way to install it.
 fn program(env: &str, names: &[&str]) -> PathBuf {
+    install_browser_if_missing();
     if let Some(path) = std::env::var_os(env) {
         return PathBuf::from(path);
     }
