@@ -94,7 +94,7 @@ pub async fn run_milestone(
         Some(url) => Target::external(url)?,
         None => Target::start_in_process(milestone.clock_instant).await?,
     };
-    terminal.milestone_header(milestone, target.is_in_process());
+    terminal.milestone_header(milestone, &target);
     let driver = Driver {
         client,
         base_url: &target.base_url,

@@ -16,6 +16,7 @@ use crate::exchange::Exchange;
 use crate::gates::ContractsGate;
 use crate::milestone::Milestone;
 use crate::run::MilestoneRun;
+use crate::target::Target;
 
 const NAME_WIDTH: usize = 48;
 const CELL_WIDTH: usize = 40;
@@ -40,15 +41,15 @@ impl<'w> Terminal<'w> {
         say!(self, "{text}");
     }
 
-    pub fn milestone_header(&mut self, milestone: &Milestone, in_process: bool) {
-        let target = if in_process {
-            "the in-process reference runtime"
+    pub fn milestone_header(&mut self, milestone: &Milestone, target: &Target) {
+        let against = if target.is_in_process() {
+            format!("the in-process reference runtime at {}", target.base_url)
         } else {
-            "--base-url"
+            target.base_url.clone()
         };
         say!(
             self,
-            "== {} {} ({}) against {target}",
+            "== {} {} ({}) against {against}",
             milestone.id,
             milestone.title.trim(),
             milestone.display_path

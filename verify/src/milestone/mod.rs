@@ -272,10 +272,20 @@ fn yaml_hint(message: &str) -> String {
         "a key may appear only once in a mapping; remove one of them".to_owned()
     } else if message.contains("unknown variant") {
         "use one of the values listed in the message".to_owned()
-    } else if message.contains("invalid type")
-        || message.contains("invalid")
-        || message.contains("expected")
+    } else if [
+        "indentation",
+        "not allowed",
+        "while scanning",
+        "did not find",
+        "unterminated",
+        "quoted",
+        "end of",
+    ]
+    .iter()
+    .any(|syntax| message.contains(syntax))
     {
+        "check the indentation and quoting around this position (quote text that contains `: ` or starts with a special character)".to_owned()
+    } else if message.contains("invalid") || message.contains("expected") {
         format!("this value has the wrong type; {FORMAT_DOC} gives the type of each key")
     } else {
         "check the indentation and quoting around this position (quote text that contains `: ` or starts with a special character)".to_owned()
@@ -300,6 +310,10 @@ struct Context<'c> {
     captures: BTreeMap<String, String>,
     /// Operations some step calls.
     called: BTreeSet<String>,
+    /// Every listed operation is known (else "not listed" errors would only repeat that one).
+    listed_complete: bool,
+    /// Unlisted operations already reported, so that each is reported once.
+    reported_unlisted: BTreeSet<String>,
 }
 
 impl Loader<'_> {
@@ -352,7 +366,10 @@ impl Loader<'_> {
                 }
             }
         }
-        let reason_floor = self.reason_floor(&raw.reason_floor, &listed);
+        // An unknown listed operation would make every step that calls the intended one and
+        // every reason it answers an error too; the first error is the one to fix.
+        let listed_complete = listed.len() == raw.operations.len();
+        let reason_floor = self.reason_floor(&raw.reason_floor, &listed, listed_complete);
 
         let mut actors = BTreeMap::new();
         for (name, actor) in raw.actors {
@@ -386,6 +403,8 @@ impl Loader<'_> {
             clock: &raw.clock.value,
             captures: BTreeMap::new(),
             called: BTreeSet::new(),
+            listed_complete,
+            reported_unlisted: BTreeSet::new(),
         };
         let mut scenarios = Vec::new();
         if let Some(seed) = raw.seed {
@@ -522,6 +541,7 @@ impl Loader<'_> {
         &mut self,
         entries: &[Spanned<String>],
         listed: &BTreeSet<String>,
+        listed_complete: bool,
     ) -> Vec<Reason> {
         let answerable: BTreeSet<Reason> = listed
             .iter()
@@ -546,7 +566,7 @@ impl Loader<'_> {
                     "`internal_error` cannot be in a floor",
                     "internal_error is a bug, never part of a contract; remove it",
                 );
-            } else if !answerable.contains(&reason) {
+            } else if !answerable.contains(&reason) && listed_complete {
                 self.error(
                     &entry.referenced,
                     format!("no operation of this milestone may answer `{}`", entry.value),
@@ -687,7 +707,7 @@ impl Loader<'_> {
         context: &mut Context<'_>,
     ) {
         context.called.insert(operation_id.to_owned());
-        if !context.listed.contains(operation_id) {
+        if !context.listed.contains(operation_id) && context.listed_complete {
             self.error(
                 at,
                 format!("{why}, but `{operation_id}` is not in `operations`"),
@@ -872,7 +892,10 @@ impl Loader<'_> {
         };
         if let Some(op) = route_operation {
             context.called.insert(op.operation_id.clone());
-            if !context.listed.contains(&op.operation_id) {
+            if !context.listed.contains(&op.operation_id)
+                && context.listed_complete
+                && context.reported_unlisted.insert(op.operation_id.clone())
+            {
                 self.error(
                     &at,
                     format!(
