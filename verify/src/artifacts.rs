@@ -334,10 +334,10 @@ fn summary(run: &MilestoneRun) -> String {
         run.outcome_check.actual,
         run.outcome_check.state()
     );
-    if let Some(expected) = &run.outcome_check.expected {
-        if !run.outcome_check.passed() {
-            let _ = writeln!(md, "Pinned: `{expected}`.");
-        }
+    if let Some(expected) = &run.outcome_check.expected
+        && !run.outcome_check.passed()
+    {
+        let _ = writeln!(md, "Pinned: `{expected}`.");
     }
     let failures: Vec<&Exchange> = run.exchanges().filter(|e| !e.passed).collect();
     if !failures.is_empty() || !run.runtime_problems.is_empty() {

@@ -47,29 +47,30 @@ impl fmt::Display for ErrorKind {
 }
 
 /// An error of the verifier's machinery, with, for milestone errors, the file, line and column
-/// and a one-line hint to fix it (Hurl style).
+/// and a one-line hint to fix it (Hurl style). Boxed: errors are rare and results are many.
 #[derive(Debug, thiserror::Error)]
-pub struct Error {
+#[error("{}", self.render())]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     location: Option<SourceLocation>,
     hint: Option<String>,
     /// Further errors found in the same pass (several milestone files, several problems in one).
     others: Vec<Error>,
-    #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
+        Error(Box::new(Inner {
             kind,
             message: message.into(),
             location: None,
             hint: None,
             others: Vec::new(),
-            source: None,
-        }
+        }))
     }
 
     pub fn usage(message: impl Into<String>) -> Error {
@@ -77,7 +78,8 @@ impl Error {
     }
 
     pub fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::new(ErrorKind::Io, format!("{}: {source}", path.display())).with_source(source)
+        // The cause is in the message; nothing upstream walks a source chain.
+        Error::new(ErrorKind::Io, format!("{}: {source}", path.display()))
     }
 
     /// A milestone problem at a place in its file.
@@ -86,25 +88,15 @@ impl Error {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Error {
-        Error {
-            kind: ErrorKind::Milestone,
-            message: message.into(),
-            location: Some(location),
-            hint: Some(hint.into()),
-            others: Vec::new(),
-            source: None,
-        }
+        let mut error = Error::new(ErrorKind::Milestone, message);
+        error.0.location = Some(location);
+        error.0.hint = Some(hint.into());
+        error
     }
 
     #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    #[must_use]
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Error {
-        self.source = Some(Box::new(source));
+        self.0.hint = Some(hint.into());
         self
     }
 
@@ -114,41 +106,42 @@ impl Error {
             return None;
         }
         let mut first = errors.remove(0);
-        first.others.extend(errors);
+        first.0.others.extend(errors);
         Some(first)
     }
 
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     pub fn location(&self) -> Option<&SourceLocation> {
-        self.location.as_ref()
+        self.0.location.as_ref()
     }
 
     pub fn hint(&self) -> Option<&str> {
-        self.hint.as_deref()
+        self.0.hint.as_deref()
     }
 
     /// This error and the others it carries, in order.
     pub fn all(&self) -> impl Iterator<Item = &Error> {
-        std::iter::once(self).chain(self.others.iter())
+        std::iter::once(self).chain(self.0.others.iter())
     }
 
-    /// Every error here is the user's to fix (milestone, command line): exit 2 in every case,
-    /// because nothing was judged.
+    /// Every error here is the user's to fix (milestone, command line, environment): exit 2 in
+    /// every case, because nothing was judged.
     pub fn exit_code(&self) -> u8 {
         2
     }
 
     fn render_one(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
+        let inner = &self.0;
+        match &inner.location {
             Some(location) => {
-                writeln!(f, "{location}: error: {}", self.message)?;
+                writeln!(f, "{location}: error: {}", inner.message)?;
                 if let Some(text) = &location.line_text {
                     let number = location.line.to_string();
                     let pad = " ".repeat(number.len());
@@ -162,18 +155,27 @@ impl Error {
                     writeln!(f, "{pad} | {caret_pad}^")?;
                 }
             }
-            None => writeln!(f, "error: {}: {}", self.kind, self.message)?,
+            None => writeln!(f, "error: {}: {}", inner.kind, inner.message)?,
         }
-        if let Some(hint) = &self.hint {
+        if let Some(hint) = &inner.hint {
             writeln!(f, "  = help: {hint}")?;
         }
         Ok(())
     }
 }
 
-impl fmt::Display for Error {
+impl Error {
+    /// Every error carried, each with its location, snippet and hint.
+    fn render(&self) -> Rendered<'_> {
+        Rendered(self)
+    }
+}
+
+struct Rendered<'e>(&'e Error);
+
+impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, error) in self.all().enumerate() {
+        for (index, error) in self.0.all().enumerate() {
             if index > 0 {
                 writeln!(f)?;
             }

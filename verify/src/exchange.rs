@@ -116,10 +116,10 @@ pub fn record_request(request: &Outgoing) -> RecordedRequest {
 }
 
 fn record_bytes(bytes: &[u8]) -> Value {
-    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-        if bytes.len() <= 64 * MAX_RECORDED_TEXT {
-            return value;
-        }
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes)
+        && bytes.len() <= 64 * MAX_RECORDED_TEXT
+    {
+        return value;
     }
     match std::str::from_utf8(bytes) {
         Ok(text) if text.len() <= MAX_RECORDED_TEXT => json!({ "text": text }),
@@ -162,11 +162,10 @@ pub fn non_json_body(response: &Incoming) -> Value {
 /// Replaces values that differ between runs and servers for reasons outside the contract. The
 /// only one today: the store path that `GET /healthz` reports.
 pub fn normalise(operation_id: Option<&str>, body: &mut Value) {
-    if operation_id == Some("system.health") {
-        if let Some(path) = body.pointer_mut("/store/path") {
-            if path.is_string() {
-                *path = Value::String(STORE_PATH_PLACEHOLDER.to_owned());
-            }
-        }
+    if operation_id == Some("system.health")
+        && let Some(path) = body.pointer_mut("/store/path")
+        && path.is_string()
+    {
+        *path = Value::String(STORE_PATH_PLACEHOLDER.to_owned());
     }
 }

@@ -52,8 +52,11 @@ pub struct MilestoneRun {
 pub struct Exercised {
     /// Operations called by a passing step.
     pub operations: BTreeSet<String>,
-    /// Reasons carried by the response of a passing exchange (step or probe).
+    /// Reasons carried by the response of a passing exchange (step or probe): coverage.
     pub reasons: BTreeSet<Reason>,
+    /// Reasons carried by the response of a passing step: the floor, which a milestone
+    /// exercises on purpose, not through the generated probes.
+    pub reasons_by_steps: BTreeSet<Reason>,
     /// Auth rules whose probe passed.
     pub auth_rules: BTreeSet<String>,
 }
@@ -157,7 +160,7 @@ pub async fn run_milestone(
     run.floor = milestone
         .reason_floor
         .iter()
-        .map(|reason| (*reason, run.exercised.reasons.contains(reason)))
+        .map(|reason| (*reason, run.exercised.reasons_by_steps.contains(reason)))
         .collect();
     run.outcome = outcome::outcome(&run);
     run.outcome_check = OutcomeCheck::judge(milestone.expected_outcome.as_ref(), &run.outcome);
@@ -168,11 +171,11 @@ pub async fn run_milestone(
 fn exercised(run: &MilestoneRun) -> Exercised {
     let mut exercised = Exercised::default();
     for exchange in run.exchanges().filter(|e| e.passed) {
-        if let Some(reason) = exchange.reason_code().and_then(Reason::from_code) {
-            exercised.reasons.insert(reason);
-        }
+        let reason = exchange.reason_code().and_then(Reason::from_code);
+        exercised.reasons.extend(reason);
         match exchange.phase {
             Phase::Step => {
+                exercised.reasons_by_steps.extend(reason);
                 if let Some(operation_id) = &exchange.operation_id {
                     exercised.operations.insert(operation_id.clone());
                 }

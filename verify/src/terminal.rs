@@ -19,7 +19,8 @@ use crate::run::MilestoneRun;
 use crate::target::Target;
 
 const NAME_WIDTH: usize = 48;
-const CELL_WIDTH: usize = 40;
+const CHECK_WIDTH: usize = 48;
+const CELL_WIDTH: usize = 36;
 const BODY_LINES: usize = 30;
 
 pub struct Terminal<'w> {
@@ -120,7 +121,7 @@ impl<'w> Terminal<'w> {
         let failed: Vec<&Check> = exchange.checks.iter().filter(|c| !c.passed).collect();
         say!(
             self,
-            "      {:<CELL_WIDTH$} {:<CELL_WIDTH$} {}",
+            "      {:<CHECK_WIDTH$} {:<CELL_WIDTH$} {}",
             "check",
             "expected",
             "actual"
@@ -128,10 +129,10 @@ impl<'w> Terminal<'w> {
         for check in &failed {
             say!(
                 self,
-                "      {:<CELL_WIDTH$} {:<CELL_WIDTH$} {}",
-                cell(&check.name),
-                cell(&compact(&check.expected)),
-                cell(&compact(&check.actual))
+                "      {:<CHECK_WIDTH$} {:<CELL_WIDTH$} {}",
+                cell(&check.name, CHECK_WIDTH),
+                cell(&compact(&check.expected), CELL_WIDTH),
+                cell(&compact(&check.actual), CELL_WIDTH)
             );
         }
         for check in &failed {
@@ -149,24 +150,23 @@ impl<'w> Terminal<'w> {
                 say!(self, "      {line}");
             }
         }
-        if let Some(response) = &exchange.response {
-            if failed
+        if let Some(response) = &exchange.response
+            && failed
                 .iter()
                 .any(|c| c.name == "status" || c.name.starts_with("contract"))
-            {
-                say!(self, "      response {}:", response.status);
-                let body = pretty(&response.body);
-                let lines: Vec<&str> = body.lines().collect();
-                for line in lines.iter().take(BODY_LINES) {
-                    say!(self, "        {line}");
-                }
-                if lines.len() > BODY_LINES {
-                    say!(
-                        self,
-                        "        ... {} more lines in report.json",
-                        lines.len() - BODY_LINES
-                    );
-                }
+        {
+            say!(self, "      response {}:", response.status);
+            let body = pretty(&response.body);
+            let lines: Vec<&str> = body.lines().collect();
+            for line in lines.iter().take(BODY_LINES) {
+                say!(self, "        {line}");
+            }
+            if lines.len() > BODY_LINES {
+                say!(
+                    self,
+                    "        ... {} more lines in report.json",
+                    lines.len() - BODY_LINES
+                );
             }
         }
     }
@@ -324,11 +324,11 @@ fn pretty(value: &Value) -> String {
     text
 }
 
-fn cell(text: &str) -> String {
-    if text.chars().count() <= CELL_WIDTH {
+fn cell(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
         text.to_owned()
     } else {
-        let mut cut: String = text.chars().take(CELL_WIDTH - 1).collect();
+        let mut cut: String = text.chars().take(width - 1).collect();
         cut.push('…');
         cut
     }

@@ -207,8 +207,8 @@ pub fn load(path: &Path) -> Result<Milestone, Error> {
         display_path: display_path.clone(),
         text: &text,
     };
-    let raw: RawMilestone =
-        serde_saphyr::from_str(&text).map_err(|error| source.yaml_error(&error))?;
+    let raw: RawMilestone = serde_saphyr::from_str_with_options(&text, yaml_options())
+        .map_err(|error| source.yaml_error(&error))?;
     let mut loader = Loader {
         source: &source,
         manifest: Manifest::embedded(),
@@ -219,6 +219,17 @@ pub fn load(path: &Path) -> Result<Milestone, Error> {
     match Error::many(loader.errors) {
         Some(error) => Err(error),
         None => Ok(Milestone { text, ..milestone }),
+    }
+}
+
+/// Milestones carry JSON bodies, so YAML 1.1 surprises are off: only `true`/`false` are
+/// booleans (`yes`, `on` and `n` stay text), and `010` or `1_000` stay text rather than
+/// becoming numbers nobody meant.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
     }
 }
 
@@ -911,24 +922,24 @@ impl Loader<'_> {
         }
 
         // Who calls, and how.
-        if let Some(actor) = &step.actor {
-            if !context.actors.contains_key(&actor.value) {
-                let names: Vec<&str> = context.actors.keys().map(String::as_str).collect();
-                let hint = match closest(&actor.value, &names) {
-                    Some(best) => {
-                        format!("did you mean `{best}`? actors are declared under `actors:`")
-                    }
-                    None => format!(
-                        "declare it under `actors:` (declared: {})",
-                        list_or_none(names.iter().copied())
-                    ),
-                };
-                self.error(
-                    &actor.referenced,
-                    format!("unknown actor `{}`", actor.value),
-                    hint,
-                );
-            }
+        if let Some(actor) = &step.actor
+            && !context.actors.contains_key(&actor.value)
+        {
+            let names: Vec<&str> = context.actors.keys().map(String::as_str).collect();
+            let hint = match closest(&actor.value, &names) {
+                Some(best) => {
+                    format!("did you mean `{best}`? actors are declared under `actors:`")
+                }
+                None => format!(
+                    "declare it under `actors:` (declared: {})",
+                    list_or_none(names.iter().copied())
+                ),
+            };
+            self.error(
+                &actor.referenced,
+                format!("unknown actor `{}`", actor.value),
+                hint,
+            );
         }
         let mut query = Vec::new();
         for (name, value) in &step.query {
@@ -949,15 +960,14 @@ impl Loader<'_> {
             headers.push((lower, value.value.0.clone()));
         }
         let idempotency_key = step.idempotency_key.as_ref().map(|key| {
-            if let Some(op) = route_operation {
-                if !op.idempotency.required {
+            if let Some(op) = route_operation
+                && !op.idempotency.required {
                     self.error(
                         &key.referenced,
                         format!("`{}` is not idempotent, so it takes no idempotency key", op.operation_id),
                         "remove `idempotency_key`, or send the header under `headers:` if that is the point",
                     );
                 }
-            }
             note(self, &key.value.0, &key.referenced);
             key.value.0.clone()
         });
@@ -1013,14 +1023,14 @@ impl Loader<'_> {
         } else {
             Body::None
         };
-        if let (Some(op), Some(first)) = (route_operation, bodies.first()) {
-            if op.request_schema.is_none() {
-                self.error(
-                    first,
-                    format!("`{}` takes no request body", op.operation_id),
-                    "remove the body, or use a raw `method:` and `path:` step to send one anyway",
-                );
-            }
+        if let (Some(op), Some(first)) = (route_operation, bodies.first())
+            && op.request_schema.is_none()
+        {
+            self.error(
+                first,
+                format!("`{}` takes no request body", op.operation_id),
+                "remove the body, or use a raw `method:` and `path:` step to send one anyway",
+            );
         }
 
         // What must come back.
@@ -1156,19 +1166,19 @@ impl Loader<'_> {
                     );
                 }
                 Some(class) => {
-                    if let Some(reason) = reason_code {
-                        if reason.class() != *class {
-                            self.error(
-                                &code.referenced,
-                                format!(
-                                    "`{}` has error code `{}`, not `{}`",
-                                    reason.code(),
-                                    reason.class().code(),
-                                    code.value
-                                ),
-                                "fix one of the two, or drop `error_code` (the reason implies it)",
-                            );
-                        }
+                    if let Some(reason) = reason_code
+                        && reason.class() != *class
+                    {
+                        self.error(
+                            &code.referenced,
+                            format!(
+                                "`{}` has error code `{}`, not `{}`",
+                                reason.code(),
+                                reason.class().code(),
+                                code.value
+                            ),
+                            "fix one of the two, or drop `error_code` (the reason implies it)",
+                        );
                     }
                     error_code = Some(code.value.clone());
                 }
@@ -1183,19 +1193,19 @@ impl Loader<'_> {
                         "use a status from 100 to 599",
                     );
                 }
-                if let Some(reason) = reason {
-                    if reason.status() != status.value {
-                        self.error(
-                            &status.referenced,
-                            format!(
-                                "`{}` is answered with {}, not {}",
-                                reason.code(),
-                                reason.status(),
-                                status.value
-                            ),
-                            "fix the status, or drop it (the reason implies it)",
-                        );
-                    }
+                if let Some(reason) = reason
+                    && reason.status() != status.value
+                {
+                    self.error(
+                        &status.referenced,
+                        format!(
+                            "`{}` is answered with {}, not {}",
+                            reason.code(),
+                            reason.status(),
+                            status.value
+                        ),
+                        "fix the status, or drop it (the reason implies it)",
+                    );
                 }
                 status.value
             }
