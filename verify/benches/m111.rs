@@ -30,7 +30,11 @@ fn main() {
         let started = Instant::now();
         let verdict = verify::verify(&options, &mut sink).expect("M111 loads");
         let elapsed = started.elapsed();
-        assert!(verdict.passed(), "M111 must pass to be measured:\n{}", String::from_utf8_lossy(&sink));
+        assert!(
+            verdict.passed(),
+            "M111 must pass to be measured:\n{}",
+            String::from_utf8_lossy(&sink)
+        );
         (elapsed, verdict)
     };
     let (_, warm) = once();

@@ -12,8 +12,9 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  every check passed (gates, steps, reason floors, pinned outcomes, and coverage when asked)
   1  a check failed; the terminal names it and the artifacts hold the details
-  2  a milestone file or the command line is wrong (reported with file:line:column and a hint);
-     nothing was judged";
+  2  a milestone file or the command line is wrong (reported with file:line:column and a hint),
+     or the verifier could not run at all (an artifacts folder it cannot write); nothing was
+     judged";
 
 /// Verify marketref milestones: contract gates, generated auth probes, then every scenario
 /// step, against the in-process reference runtime or any server that implements the manifest.

@@ -1117,6 +1117,13 @@ impl Loader<'_> {
     ) -> Expect {
         let allowed: BTreeSet<Reason> = match (operation, target) {
             (Some(op), _) => op.effective_reasons(),
+            // A path with `${...}` is only known when the step runs; its answer is still
+            // checked against the route it reaches then.
+            (None, RequestTarget::Raw { path, .. })
+                if !template::references(path).is_ok_and(|names| names.is_empty()) =>
+            {
+                Reason::ALL.iter().copied().collect()
+            }
             (None, RequestTarget::Raw { method, path }) => {
                 route::resolve(self.manifest, method, path)
                     .allowed_reasons()
