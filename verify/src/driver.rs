@@ -1,0 +1,110 @@
+//! Sends one request, receives its response and judges it: the one path by which every probe
+//! and every step reaches the server.
+
+use marketref::manifest::Manifest;
+use serde_json::{Value, json};
+
+use crate::check::{self, Check};
+use crate::exchange::{self, Exchange, Phase};
+use crate::route;
+use crate::target::{self, Incoming, Outgoing};
+
+pub struct Driver<'a> {
+    pub client: &'a reqwest::Client,
+    pub base_url: &'a str,
+    pub manifest: &'static Manifest,
+}
+
+/// Who an exchange is, for the record.
+pub struct Label<'a> {
+    pub phase: Phase,
+    pub scenario: &'a str,
+    pub step: &'a str,
+    pub line: Option<u64>,
+    pub correlation_id: &'a str,
+}
+
+/// What the caller judges, given the response and its normalised body.
+pub type Judge<'j> = &'j dyn Fn(&Incoming, &Value) -> Vec<Check>;
+
+impl Driver<'_> {
+    /// Sends `request` and judges the answer: first the caller's checks, then the contract's.
+    /// `extra_headers` are response headers to record because a check reads them.
+    pub async fn exchange(
+        &self,
+        label: &Label<'_>,
+        request: Outgoing,
+        extra_headers: &[String],
+        judge: Judge<'_>,
+    ) -> Exchange {
+        let path_only = request.path.split('?').next().unwrap_or_default();
+        let route = route::resolve(self.manifest, &request.method, path_only);
+        let operation_id = route.operation().map(|op| op.operation_id.clone());
+        let recorded_request = exchange::record_request(&request);
+        let (result, elapsed) = target::send(self.client, self.base_url, &request).await;
+        let mut record = Exchange {
+            phase: label.phase,
+            scenario: label.scenario.to_owned(),
+            step: label.step.to_owned(),
+            operation_id: operation_id.clone(),
+            line: label.line,
+            request: Some(recorded_request),
+            response: None,
+            error: None,
+            checks: Vec::new(),
+            passed: false,
+            elapsed,
+        };
+        let incoming = match result {
+            Ok(incoming) => incoming,
+            Err(error) => {
+                record.checks.push(Check::judged(
+                    "transport",
+                    false,
+                    json!("a response"),
+                    json!(error),
+                ));
+                record.error = Some(error);
+                return record;
+            }
+        };
+        let parsed = exchange::parse_body(&incoming);
+        let mut body = parsed
+            .clone()
+            .unwrap_or_else(|| exchange::non_json_body(&incoming));
+        exchange::normalise(operation_id.as_deref(), &mut body);
+        let mut checks = judge(&incoming, &body);
+        checks.extend(check::contract_checks(
+            &route,
+            &incoming,
+            parsed.as_ref(),
+            label.correlation_id,
+        ));
+        record.passed = checks.iter().all(|c| c.passed);
+        record.checks = checks;
+        record.response = Some(exchange::record_response(&incoming, body, extra_headers));
+        record
+    }
+}
+
+/// An exchange that never reached the server: its request could not be built.
+pub fn unsent(label: &Label<'_>, operation_id: Option<String>, why: String) -> Exchange {
+    Exchange {
+        phase: label.phase,
+        scenario: label.scenario.to_owned(),
+        step: label.step.to_owned(),
+        operation_id,
+        line: label.line,
+        request: None,
+        response: None,
+        checks: vec![Check::judged(
+            "request",
+            false,
+            json!("a request"),
+            json!(why),
+        )],
+        error: Some(why),
+        passed: false,
+        elapsed: std::time::Duration::ZERO,
+    }
+}

@@ -1,0 +1,163 @@
+//! The milestone file exactly as written: serde types with source spans, every mapping closed
+//! (`deny_unknown_fields`), so that a misspelt key is an error at its line and column.
+//! `docs/milestone-format.md` documents each key; keep the two in step.
+
+use std::collections::BTreeMap;
+
+use marketref::domain::ActorType;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMilestone {
+    pub milestone: Spanned<String>,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub clock: Spanned<String>,
+    pub operations: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub reason_floor: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub actors: BTreeMap<String, RawActor>,
+    #[serde(default)]
+    pub seed: Option<Spanned<RawSeed>>,
+    pub scenarios: Vec<RawScenario>,
+    #[serde(default)]
+    pub expected_outcome_sha256: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawActor {
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    pub id: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeed {
+    #[serde(default = "yes")]
+    pub reset: bool,
+    #[serde(default)]
+    pub fixtures: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub operation: Option<Spanned<String>>,
+    #[serde(default)]
+    pub method: Option<Spanned<String>>,
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Spanned<Text>>,
+    #[serde(default)]
+    pub query: BTreeMap<String, Spanned<Text>>,
+    #[serde(default)]
+    pub actor: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<Text>>,
+    #[serde(default)]
+    pub idempotency_key: Option<Spanned<Text>>,
+    #[serde(default)]
+    pub clock: Option<Spanned<String>>,
+    #[serde(default)]
+    pub body: Option<Spanned<Value>>,
+    #[serde(default)]
+    pub body_raw: Option<Spanned<String>>,
+    #[serde(default)]
+    pub body_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub body_repeat: Option<Spanned<RawRepeat>>,
+    #[serde(default)]
+    pub expect: Option<RawExpect>,
+    #[serde(default)]
+    pub capture: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepeat {
+    pub text: String,
+    pub times: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    #[serde(default)]
+    pub status: Option<Spanned<u16>>,
+    #[serde(default)]
+    pub error_code: Option<Spanned<String>>,
+    #[serde(default)]
+    pub reason_code: Option<Spanned<String>>,
+    /// Header name to its exact value; `null` means the header must be absent.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Option<Text>>,
+    #[serde(default)]
+    pub json: Vec<RawJsonCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJsonCheck {
+    pub at: Spanned<String>,
+    /// `equals: null` must mean "equals null", not "no expectation": see [`present`].
+    #[serde(default, deserialize_with = "present")]
+    pub equals: Option<Value>,
+    #[serde(default)]
+    pub count: Option<usize>,
+    #[serde(default)]
+    pub matches: Option<Spanned<String>>,
+    #[serde(default)]
+    pub absent: Option<bool>,
+}
+
+/// A key that is present holds a value, even `null`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// A scalar written as text: `limit: 2`, `Idempotent-Replayed: true` and `"true"` all mean the
+/// text the HTTP request or response carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Text(text)),
+            Value::Number(number) => Ok(Text(number.to_string())),
+            Value::Bool(flag) => Ok(Text(flag.to_string())),
+            Value::Null | Value::Array(_) | Value::Object(_) => Err(serde::de::Error::custom(
+                "expected a scalar (text, number or boolean)",
+            )),
+        }
+    }
+}

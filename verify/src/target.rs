@@ -1,0 +1,236 @@
+//! The server under test, and the one way the verifier talks to it: HTTP.
+//!
+//! In process, the verifier builds the reference runtime exactly as `marketref serve --dev`
+//! does ([`marketref::http::AppState::new`] on a fresh SQLite file, with a [`FixedClock`]
+//! at the milestone's clock), serves it with [`marketref::http::run`] on `127.0.0.1:0`, and
+//! drives it over loopback like any other server. The only thing it reads besides HTTP is the
+//! final store dump, for `store.json`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use marketref::clock::FixedClock;
+use marketref::http::{AppState, RuntimeConfig};
+use marketref::store::{SqliteStore, Store};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, ErrorKind};
+
+/// Where the requests go.
+pub struct Target {
+    pub base_url: String,
+    in_process: Option<InProcess>,
+}
+
+struct InProcess {
+    store: Arc<SqliteStore>,
+    store_path: String,
+    shutdown: oneshot::Sender<()>,
+    server: JoinHandle<Result<(), marketref::Error>>,
+    // Dropped last: the store file lives here.
+    _dir: tempfile::TempDir,
+}
+
+impl Target {
+    /// Starts the reference runtime on a fresh temporary store, in dev mode, with its clock
+    /// fixed at `clock`. Must be called inside the Tokio runtime.
+    pub async fn start_in_process(clock: OffsetDateTime) -> Result<Target, Error> {
+        let runtime_error = |what: &str, error: &dyn std::fmt::Display| {
+            Error::new(
+                ErrorKind::Runtime,
+                format!("starting the in-process runtime: {what}: {error}"),
+            )
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("marketref-verify-")
+            .tempdir()
+            .map_err(|e| runtime_error("creating a temporary folder", &e))?;
+        let db = dir.path().join("verify.db");
+        let store =
+            Arc::new(SqliteStore::open(&db).map_err(|e| runtime_error("opening the store", &e))?);
+        let state = AppState::new(RuntimeConfig {
+            store: store.clone(),
+            clock: Arc::new(FixedClock(clock)),
+            dev: true,
+        })
+        .map_err(|e| runtime_error("binding the manifest", &e))?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| runtime_error("binding 127.0.0.1:0", &e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| runtime_error("reading the bound address", &e))?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(marketref::http::run(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Ok(Target {
+            base_url: format!("http://{addr}"),
+            in_process: Some(InProcess {
+                store,
+                store_path: db.display().to_string(),
+                shutdown,
+                server,
+                _dir: dir,
+            }),
+        })
+    }
+
+    /// Any server, by its base URL (`http://127.0.0.1:3005`).
+    pub fn external(base_url: &str) -> Result<Target, Error> {
+        let trimmed = base_url.trim_end_matches('/');
+        let parsed = reqwest::Url::parse(trimmed)
+            .map_err(|e| Error::usage(format!("--base-url `{base_url}`: {e}")))?;
+        if parsed.scheme() != "http" {
+            return Err(Error::usage(format!("--base-url `{base_url}`: only http:// is supported"))
+                .with_hint("the verifier is built without TLS; put it next to the server, or behind a plain-HTTP port"));
+        }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(Error::usage(format!(
+                "--base-url `{base_url}` must not carry a query or a fragment"
+            )));
+        }
+        Ok(Target {
+            base_url: trimmed.to_owned(),
+            in_process: None,
+        })
+    }
+
+    pub fn is_in_process(&self) -> bool {
+        self.in_process.is_some()
+    }
+
+    /// The in-process store's file, which `/healthz` reports.
+    pub fn store_path(&self) -> Option<&str> {
+        self.in_process.as_ref().map(|p| p.store_path.as_str())
+    }
+
+    /// Every table of the in-process store, canonically ordered.
+    pub fn store_dump(&self) -> Option<Result<Value, Error>> {
+        let in_process = self.in_process.as_ref()?;
+        Some(
+            in_process
+                .store
+                .read()
+                .and_then(|tx| tx.dump())
+                .map_err(|e| Error::new(ErrorKind::Runtime, format!("dumping the store: {e}"))),
+        )
+    }
+
+    /// Stops the in-process server: no new connections, requests in flight finish, the store
+    /// closes.
+    pub async fn stop(self) -> Result<(), Error> {
+        let Some(in_process) = self.in_process else {
+            return Ok(());
+        };
+        let _ = in_process.shutdown.send(());
+        match in_process.server.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(Error::new(
+                ErrorKind::Runtime,
+                format!("the in-process runtime failed: {error}"),
+            )),
+            Err(error) => Err(Error::new(
+                ErrorKind::Runtime,
+                format!("the in-process runtime panicked: {error}"),
+            )),
+        }
+    }
+}
+
+/// A request as the verifier sends it.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Lower-case names, in sending order.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// A response as received.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub status: u16,
+    /// Lower-case names; repeated headers joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// One HTTP client for the whole run: connections are reused.
+pub fn client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Runtime, format!("building the HTTP client: {e}")))
+}
+
+/// Sends one request. A transport failure is text without the URL (which would carry a port).
+pub async fn send(
+    client: &reqwest::Client,
+    base_url: &str,
+    request: &Outgoing,
+) -> (Result<Incoming, String>, Duration) {
+    let started = Instant::now();
+    let result = send_inner(client, base_url, request).await;
+    (result, started.elapsed())
+}
+
+async fn send_inner(
+    client: &reqwest::Client,
+    base_url: &str,
+    request: &Outgoing,
+) -> Result<Incoming, String> {
+    let method =
+        reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut builder = client.request(method, format!("{base_url}{}", request.path));
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| describe(e.without_url()))?;
+    let status = response.status().as_u16();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in response.headers() {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str().to_owned())
+            .and_modify(|existing| {
+                existing.push_str(", ");
+                existing.push_str(&text);
+            })
+            .or_insert(text);
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| describe(e.without_url()))?
+        .to_vec();
+    Ok(Incoming {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn describe(error: reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

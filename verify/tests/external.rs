@@ -1,0 +1,203 @@
+//! `--base-url`: the verifier drives any server over HTTP. The reference runtime served by the
+//! test gives the same outcomes as in process (its clock is the wall clock, which nothing the
+//! milestones check may depend on); a server that breaks the contract fails even when the
+//! milestone's own expectations hold; an absent server fails every step.
+
+use std::sync::Arc;
+
+use marketref::clock::SystemClock;
+use marketref::http::{AppState, RuntimeConfig};
+use marketref::store::SqliteStore;
+
+use crate::support::{self, RepoCopy, path_str};
+
+/// A server on 127.0.0.1:0, served by its own Tokio runtime until dropped.
+struct Served {
+    url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Served {
+    fn start(
+        router_or_runtime: impl FnOnce(
+            tokio::net::TcpListener,
+            tokio::sync::oneshot::Receiver<()>,
+        ) -> tokio::task::JoinHandle<()>,
+    ) -> Served {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel();
+        let handle = {
+            let _guard = runtime.enter();
+            router_or_runtime(listener, stopped)
+        };
+        Served {
+            url,
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+            runtime,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = self.runtime.block_on(handle);
+        }
+    }
+}
+
+#[test]
+fn the_reference_runtime_over_base_url_gives_the_pinned_outcomes() {
+    let db = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&db.path().join("served.db")).unwrap());
+    let state = AppState::new(RuntimeConfig {
+        store,
+        clock: Arc::new(SystemClock),
+        dev: true,
+    })
+    .unwrap();
+    let served = Served::start(|listener, stopped| {
+        tokio::spawn(async move {
+            marketref::http::run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the served runtime stops cleanly");
+        })
+    });
+    let out = tempfile::tempdir().unwrap();
+    let options = verify::Options {
+        paths: vec![support::repo_root().join("milestones")],
+        base_url: Some(served.url.clone()),
+        out: Some(out.path().to_path_buf()),
+        ..verify::Options::default()
+    };
+    let mut terminal = Vec::new();
+    let verdict = verify::verify(&options, &mut terminal).unwrap();
+    let printed = String::from_utf8_lossy(&terminal);
+    assert!(verdict.passed(), "{printed}");
+    for run in &verdict.runs {
+        assert_eq!(
+            run.outcome_check.state(),
+            "matches",
+            "{}: {printed}",
+            run.id
+        );
+        assert!(
+            run.store.is_none(),
+            "no store dump for a server the verifier did not start"
+        );
+    }
+    assert!(
+        !out.path()
+            .join("milestones/M111/latest/store.json")
+            .exists()
+    );
+    drop(served);
+}
+
+const HEALTH_ONLY: &str = "\
+milestone: FAKE
+title: Health only
+clock: \"2026-02-28T20:00:00Z\"
+operations: [system.health]
+scenarios:
+  - name: health
+    steps:
+      - name: health
+        operation: system.health
+        expect:
+          json:
+            - {at: /ok, equals: \"yes\"}
+";
+
+#[test]
+fn a_server_that_breaks_the_contract_fails_although_expectations_hold() {
+    let served = Served::start(|listener, stopped| {
+        let router = axum::Router::new().fallback(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                r#"{"ok":"yes"}"#,
+            )
+        });
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the fake server stops cleanly");
+        })
+    });
+    let repo = RepoCopy::new();
+    repo.write("milestones/FAKE.yaml", HEALTH_ONLY);
+    let run = support::verify(&[
+        path_str(&repo.path("milestones/FAKE.yaml")),
+        "--base-url",
+        &served.url,
+        "--out",
+        path_str(&repo.path("out")),
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let step = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("health/health"))
+        .unwrap();
+    assert!(step.starts_with("FAIL"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("json /ok equals"),
+        "the milestone's own check held:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("contract: response schema"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("contract: x-correlation-id echoed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.last_line(), "overall=false");
+}
+
+#[test]
+fn an_absent_server_fails_every_exchange() {
+    // Bind a port, then free it: nothing listens there any more.
+    let url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let repo = RepoCopy::new();
+    repo.write("milestones/FAKE.yaml", HEALTH_ONLY);
+    let run = support::verify(&[
+        path_str(&repo.path("milestones/FAKE.yaml")),
+        "--base-url",
+        &url,
+        "--out",
+        path_str(&repo.path("out")),
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("FAIL  step  health/health"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("transport"), "{}", run.stdout);
+}

@@ -1,0 +1,123 @@
+//! Helpers shared by the test modules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (the workspace root above `verify/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("verify/ has a parent")
+        .to_path_buf()
+}
+
+pub fn milestone(name: &str) -> PathBuf {
+    repo_root().join("milestones").join(name)
+}
+
+/// What one run of the `verify` binary printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or_default()
+    }
+}
+
+/// Runs the `verify` binary with `args` from the repository root.
+pub fn verify(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .args(args)
+        .current_dir(repo_root())
+        .output()
+        .expect("the verify binary runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// A copy of the repository's contract files (`schemas/`, `fixtures/`) and milestones in a
+/// temporary folder, to edit without touching the real ones.
+pub struct RepoCopy {
+    pub dir: tempfile::TempDir,
+}
+
+impl RepoCopy {
+    pub fn new() -> RepoCopy {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        for folder in ["schemas", "fixtures", "milestones"] {
+            copy_dir(&repo_root().join(folder), &dir.path().join(folder));
+        }
+        RepoCopy { dir }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).expect("the copied file reads")
+    }
+
+    pub fn write(&self, relative: &str, contents: &str) {
+        std::fs::write(self.path(relative), contents).expect("the copied file writes");
+    }
+
+    /// Replaces exactly one occurrence of `from` in a copied file.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "`{from}` must occur once in {relative}"
+        );
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a folder");
+    for entry in std::fs::read_dir(from).expect("read a folder") {
+        let path = entry.expect("a folder entry").path();
+        let target = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file");
+        }
+    }
+}
+
+/// Every file under `dir`, by relative path, with its bytes.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).expect("read a folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .into_owned();
+                files.insert(relative, std::fs::read(&path).expect("read a file"));
+            }
+        }
+    }
+    files
+}

@@ -1,0 +1,14 @@
+//! The verifier's integration tests: one binary, one module per theme.
+//!
+//! Each test that runs milestones uses its own artifacts folder and, when it edits anything, its
+//! own copy of the repository's contract files; none reads the wall clock or sleeps.
+
+mod support;
+
+mod cli;
+mod determinism;
+mod external;
+mod failing;
+mod load_errors;
+mod milestones;
+mod update_expected;
