@@ -25,7 +25,7 @@ fn main() {
         ..verify::Options::default()
     };
 
-    let mut once = || {
+    let once = || {
         let mut sink = Vec::new();
         let started = Instant::now();
         let verdict = verify::verify(&options, &mut sink).expect("M111 loads");

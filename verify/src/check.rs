@@ -96,6 +96,13 @@ pub fn contract_checks(
     body: Option<&Value>,
     correlation_id: &str,
 ) -> Vec<Check> {
+    // An operation that answers text (the Prometheus metrics, the console page) is judged on
+    // its media type and its text; its errors are JSON like every other.
+    if let (Some(operation), true) = (route.operation(), response.status < 400)
+        && let Some(media_type) = &operation.response_media_type
+    {
+        return text_checks(operation, response, media_type, correlation_id);
+    }
     let mut checks = Vec::new();
     let replayed = response
         .headers
@@ -189,6 +196,50 @@ pub fn contract_checks(
         ));
     }
     checks
+}
+
+fn media_type_essence(value: &str) -> &str {
+    value.split(';').next().unwrap_or_default().trim()
+}
+
+/// The contract of a success answered as text: its media type, its status, the correlation id
+/// echoed, and its text against the response schema.
+fn text_checks(
+    operation: &marketref::manifest::Operation,
+    response: &Incoming,
+    media_type: &str,
+    correlation_id: &str,
+) -> Vec<Check> {
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    let failures = schema_failures(&operation.response_schema, &Value::String(text));
+    vec![
+        Check::new(
+            "contract: content-type",
+            json!(media_type_essence(media_type)),
+            json!(
+                response
+                    .headers
+                    .get("content-type")
+                    .map(|value| media_type_essence(value))
+            ),
+        ),
+        Check::new(
+            "contract: x-correlation-id echoed",
+            json!(correlation_id),
+            json!(response.headers.get("x-correlation-id")),
+        ),
+        Check::new(
+            "contract: success status",
+            json!(operation.success_status),
+            json!(response.status),
+        ),
+        Check::judged(
+            "contract: response schema",
+            failures.is_empty(),
+            json!(operation.response_schema),
+            json!(failures),
+        ),
+    ]
 }
 
 /// What the milestone's step expects. `body` is the normalised body (or the recorded text).
