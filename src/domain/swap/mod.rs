@@ -3,5 +3,6 @@
 
 pub mod engine;
 pub mod handlers;
+pub mod selection;
 pub mod store;
 pub mod types;
