@@ -31,6 +31,39 @@ enum Command {
         #[command(subcommand)]
         command: ContractsCommand,
     },
+    /// Measure the matching engine and the runtime (see BENCHMARKS.md); prints one JSON line.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The engine over a synthetic or given load, as a matching run calls it, without HTTP or
+    /// a store.
+    Matching {
+        /// Generate the seeded synthetic load of this many intents (spec section 10).
+        #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+        intents: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Read a `{asset_values_usd, intents}` file instead.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Worker threads (default: one per core). The answer is the same for any number.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Write the seeded synthetic load to a file that `bench matching --input` reads.
+    Generate {
+        #[arg(long)]
+        intents: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -79,6 +112,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Contracts { command } => contracts(command),
+        Command::Bench { command } => bench(command),
     };
     match result {
         Ok(code) => code,
@@ -155,6 +189,28 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    use marketref::bench::{self, LoadSource};
+    match command {
+        BenchCommand::Matching { intents, seed, input, threads } => {
+            let source = match (intents, input) {
+                (_, Some(path)) => LoadSource::File(path),
+                (Some(intents), None) => LoadSource::Synthetic { intents, seed },
+                (None, None) => unreachable!("clap requires --intents or --input"),
+            };
+            let report = bench::with_threads(threads, || {
+                source.load().map(|load| bench::matching::run(&load))
+            })??;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        BenchCommand::Generate { intents, seed, out } => {
+            bench::write_load(&bench::synthetic::generate(intents, seed), &out)?;
+            println!("{}", serde_json::json!({"intents": intents, "seed": seed, "out": out}));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {

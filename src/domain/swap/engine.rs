@@ -5,7 +5,7 @@
 //! [`Graph::build`] (indexed, never all-pairs), [`Graph::cycles`], [`Graph::candidates`],
 //! [`select_greedy`], then [`Graph::proposal`] for the few that are kept.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -104,16 +104,43 @@ pub struct MatchOutcome {
     pub selected: Vec<ProposalDraft>,
 }
 
+/// A phase of the engine that has just finished, reported to [`run_observed`]'s observer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// [`Graph::build`].
+    Graph,
+    /// [`Graph::cycles`].
+    Cycles,
+    /// [`Graph::candidates`]: scored, hashed and ranked.
+    Candidates,
+    /// [`select_greedy`] and the proposals of the selected candidates.
+    Select,
+}
+
 /// Runs the whole engine over any intents: only active user intents take part.
 pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
+    run_observed(intents, values, &mut |_| {})
+}
+
+/// [`run`], telling `observer` as each phase ends. The benchmark reads its clock there; the
+/// engine itself never does.
+pub fn run_observed(
+    intents: &[SwapIntent],
+    values: &AssetValues,
+    observer: &mut dyn FnMut(Phase),
+) -> MatchOutcome {
     let graph = Graph::build(intents, values);
+    observer(Phase::Graph);
     let cycles = graph.cycles();
+    observer(Phase::Cycles);
     let candidates = graph.candidates(&cycles);
+    observer(Phase::Candidates);
     let picked = select_greedy(graph.node_count(), &candidates.ranked);
     let selected: Vec<ProposalDraft> = picked
         .iter()
         .map(|&index| graph.proposal(&candidates.ranked[index]))
         .collect();
+    observer(Phase::Select);
     MatchOutcome {
         stats: RunStats {
             intents_active: graph.node_count() as u64,
@@ -133,6 +160,38 @@ pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
 /// Whether an intent takes part in matching: active, and owned by a user.
 pub fn is_matchable(intent: &SwapIntent) -> bool {
     intent.status == IntentStatus::Active && intent.actor.kind == ActorType::User
+}
+
+/// The asset values of a matching run (spec section 5 step 1): `stored`, overlaid by the price
+/// hints of the matchable intents' offered assets (intents in id order), overlaid by
+/// `requested`. Numbers keep their JSON form.
+pub fn merge_asset_values(
+    stored: BTreeMap<String, serde_json::Number>,
+    intents: &[SwapIntent],
+    requested: impl IntoIterator<Item = (String, serde_json::Number)>,
+) -> BTreeMap<String, serde_json::Number> {
+    let mut merged = stored;
+    let mut matchable: Vec<&SwapIntent> = intents.iter().filter(|i| is_matchable(i)).collect();
+    if !matchable.is_sorted_by(|a, b| a.id.as_bytes() <= b.id.as_bytes()) {
+        matchable.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    }
+    for intent in matchable {
+        for asset in &intent.offer {
+            if let Some(value) = asset.value_hint() {
+                merged.insert(asset.asset_id.clone(), value);
+            }
+        }
+    }
+    merged.extend(requested);
+    merged
+}
+
+/// Asset values as the engine reads them.
+pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
+    values
+        .iter()
+        .filter_map(|(asset_id, value)| Some((asset_id.clone(), value.as_f64()?)))
+        .collect()
 }
 
 /// Total USD value of an offer, or `None` when any asset has no known value.

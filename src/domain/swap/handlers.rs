@@ -120,17 +120,15 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     // 1. Asset values: stored, overlaid by the intents' own hints (in id order), overlaid by
     //    the request's.
     let intents = tx.matchable_intents()?;
-    let mut merged = tx.asset_values()?;
-    for intent in &intents {
-        for asset in &intent.offer {
-            if let Some(value) = asset.value_hint() {
-                merged.insert(asset.asset_id.clone(), value);
-            }
-        }
-    }
-    for (asset_id, value) in request.asset_values_usd.unwrap_or_default() {
-        merged.insert(asset_id, value.0);
-    }
+    let merged = engine::merge_asset_values(
+        tx.asset_values()?,
+        &intents,
+        request
+            .asset_values_usd
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(asset_id, value)| (asset_id, value.0)),
+    );
     if merged.is_empty() {
         return Err(ApiError::new(Reason::MarketplaceMatchingAssetValuesMissing));
     }
@@ -280,8 +278,5 @@ fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 
 /// Asset values as the engine reads them.
 pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
-    values
-        .iter()
-        .filter_map(|(asset_id, value)| Some((asset_id.clone(), value.as_f64()?)))
-        .collect()
+    engine::engine_values(values)
 }
