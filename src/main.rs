@@ -16,7 +16,11 @@ use marketref::store::SqliteStore;
 use marketref::{Error, ErrorKind};
 
 #[derive(Parser)]
-#[command(name = "marketref", version, about = "Marketplace API contracts and their reference runtime")]
+#[command(
+    name = "marketref",
+    version,
+    about = "Marketplace API contracts and their reference runtime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,6 +58,33 @@ enum BenchCommand {
         /// Worker threads (default: one per core). The answer is the same for any number.
         #[arg(long)]
         threads: Option<usize>,
+        /// Full proposals to build, as a run with this `max_proposals` does (a run's default
+        /// is 50; the engine's own contract, all of them, is any number above the selected).
+        #[arg(long, default_value_t = marketref::bench::matching::DEFAULT_KEEP)]
+        max_proposals: usize,
+    },
+    /// The runtime over loopback HTTP on a temporary store: create the intents, time a
+    /// matching run end to end, then a bounded burst of GET /healthz.
+    Http {
+        #[arg(long)]
+        intents: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where asset values come from: stored before the run, or price hints on the intents
+        /// that the run derives and stores.
+        #[arg(long, value_enum, default_value = "stored")]
+        values: ValuesArg,
+        /// Keep-alive connections for the intent load and the /healthz burst.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 20_000)]
+        healthz_requests: usize,
+        /// Upper bound, in seconds, on each load phase.
+        #[arg(long, default_value_t = 120)]
+        time_limit: u64,
+        /// SQLite file to use instead of a temporary one (kept afterwards).
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
     /// Write the seeded synthetic load to a file that `bench matching --input` reads.
     Generate {
@@ -82,6 +113,12 @@ struct ServeArgs {
     /// who can reach the port can set. Only behind a gateway that sets them.
     #[arg(long)]
     allow_remote: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ValuesArg {
+    Stored,
+    Hints,
 }
 
 #[derive(Subcommand)]
@@ -194,20 +231,54 @@ async fn shutdown_signal() {
 fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
     use marketref::bench::{self, LoadSource};
     match command {
-        BenchCommand::Matching { intents, seed, input, threads } => {
+        BenchCommand::Matching {
+            intents,
+            seed,
+            input,
+            threads,
+            max_proposals,
+        } => {
             let source = match (intents, input) {
                 (_, Some(path)) => LoadSource::File(path),
                 (Some(intents), None) => LoadSource::Synthetic { intents, seed },
                 (None, None) => unreachable!("clap requires --intents or --input"),
             };
             let report = bench::with_threads(threads, || {
-                source.load().map(|load| bench::matching::run(&load))
+                source
+                    .load()
+                    .map(|load| bench::matching::run(&load, max_proposals))
             })??;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        BenchCommand::Http {
+            intents,
+            seed,
+            values,
+            connections,
+            healthz_requests,
+            time_limit,
+            db,
+        } => {
+            let options = bench::http::HttpBenchOptions {
+                values: match values {
+                    ValuesArg::Stored => bench::http::ValueSource::Stored,
+                    ValuesArg::Hints => bench::http::ValueSource::Hints,
+                },
+                connections,
+                healthz_requests,
+                time_limit: std::time::Duration::from_secs(time_limit),
+                db,
+            };
+            let load = bench::synthetic::generate(intents, seed);
+            let report = bench::http::run(&load, &options)?;
             println!("{}", serde_json::to_string(&report)?);
         }
         BenchCommand::Generate { intents, seed, out } => {
             bench::write_load(&bench::synthetic::generate(intents, seed), &out)?;
-            println!("{}", serde_json::json!({"intents": intents, "seed": seed, "out": out}));
+            println!(
+                "{}",
+                serde_json::json!({"intents": intents, "seed": seed, "out": out})
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -218,7 +289,11 @@ fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {
         ContractsCommand::Check { root } => {
             let report = marketref::contracts::check(&root)?;
             println!("{report}");
-            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         ContractsCommand::Write { root } => {
             let written = marketref::contracts::write(&root)?;
@@ -231,7 +306,10 @@ fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ContractsCommand::Openapi { dev } => {
-            let document = marketref::contracts::openapi::document(marketref::manifest::Manifest::embedded(), dev);
+            let document = marketref::contracts::openapi::document(
+                marketref::manifest::Manifest::embedded(),
+                dev,
+            );
             println!("{}", serde_json::to_string_pretty(&document)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -89,7 +89,9 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -189,8 +191,9 @@ impl Manifest {
 
     /// Parses a manifest and checks the rules its schema cannot express.
     pub fn parse(yaml: &str) -> Result<Manifest, Error> {
-        let manifest: Manifest = serde_saphyr::from_str(yaml)
-            .map_err(|error| Error::new(ErrorKind::Manifest, format!("{MANIFEST_PATH}: {error}")))?;
+        let manifest: Manifest = serde_saphyr::from_str(yaml).map_err(|error| {
+            Error::new(ErrorKind::Manifest, format!("{MANIFEST_PATH}: {error}"))
+        })?;
         manifest.check()?;
         Ok(manifest)
     }
@@ -235,7 +238,9 @@ impl Manifest {
                 ));
             }
             if operation.auth.required && operation.auth.allowed_actor_types.is_empty() {
-                return fail(format!("{id}: auth is required but no actor type is allowed"));
+                return fail(format!(
+                    "{id}: auth is required but no actor type is allowed"
+                ));
             }
             if !operation.auth.required
                 && (!operation.auth.allowed_actor_types.is_empty()
@@ -251,7 +256,10 @@ impl Manifest {
             let mut names = BTreeSet::new();
             for param in &operation.query_params {
                 if !names.insert(param.name.as_str()) {
-                    return fail(format!("{id}: query parameter `{}` is declared twice", param.name));
+                    return fail(format!(
+                        "{id}: query parameter `{}` is declared twice",
+                        param.name
+                    ));
                 }
             }
             for example in &operation.examples {
@@ -298,7 +306,13 @@ impl Operation {
     fn route_shape(&self) -> String {
         self.path
             .split('/')
-            .map(|segment| if segment.starts_with('{') { "{}" } else { segment })
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "{}"
+                } else {
+                    segment
+                }
+            })
             .collect::<Vec<_>>()
             .join("/")
     }

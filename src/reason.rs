@@ -169,7 +169,10 @@ reasons! {
 
 impl Reason {
     pub fn from_code(code: &str) -> Option<Reason> {
-        Reason::ALL.iter().copied().find(|reason| reason.code() == code)
+        Reason::ALL
+            .iter()
+            .copied()
+            .find(|reason| reason.code() == code)
     }
 
     pub const fn status(self) -> u16 {
@@ -281,7 +284,10 @@ mod tests {
     #[test]
     fn spec_statuses_per_class() {
         assert_eq!(Reason::AuthIdentityMissing.status(), 401);
-        assert_eq!(Reason::AuthScopeMissing.class().code(), "INSUFFICIENT_SCOPE");
+        assert_eq!(
+            Reason::AuthScopeMissing.class().code(),
+            "INSUFFICIENT_SCOPE"
+        );
         assert_eq!(Reason::IdempotencyKeyReusePayloadMismatch.status(), 409);
         assert_eq!(Reason::MarketplaceMatchingInvalidRequest.status(), 400);
         assert_eq!(Reason::MarketplaceMatchingRunNotFound.status(), 404);

@@ -36,6 +36,8 @@ pub struct MatchingReport {
     pub intents_active: u64,
     pub edges_skipped_missing_value: u64,
     pub cycles_dropped_max_length: u64,
+    /// Full proposals built (a run's `max_proposals`).
+    pub proposals_built: usize,
     /// Worker threads the engine could use.
     pub threads: usize,
 }
@@ -53,8 +55,12 @@ impl MatchingReport {
     }
 }
 
-/// Runs the engine over `load` on the current rayon pool and reports.
-pub fn run(load: &MatchingLoad) -> MatchingReport {
+/// A run's default `max_proposals`: the bench builds as many full proposals as a run would.
+pub const DEFAULT_KEEP: usize = 50;
+
+/// Runs the engine over `load` on the current rayon pool, building the full proposals of the
+/// first `keep` selected ones as a run with `max_proposals: keep` does, and reports.
+pub fn run(load: &MatchingLoad, keep: usize) -> MatchingReport {
     let started = Instant::now();
     let stored = load
         .asset_values_usd
@@ -65,7 +71,7 @@ pub fn run(load: &MatchingLoad) -> MatchingReport {
     let values = engine::engine_values(&merged);
 
     let mut marks = [started; 4];
-    let outcome = engine::run_observed(&load.intents, &values, &mut |phase| {
+    let outcome = engine::run_observed(&load.intents, &values, keep, &mut |phase| {
         let slot = match phase {
             Phase::Graph => 0,
             Phase::Cycles => 1,
@@ -77,11 +83,11 @@ pub fn run(load: &MatchingLoad) -> MatchingReport {
     let total = started.elapsed();
 
     let mut hasher = Sha256::new();
-    for (index, proposal) in outcome.selected.iter().enumerate() {
+    for (index, id) in outcome.selected_ids.iter().enumerate() {
         if index > 0 {
             hasher.update(b"\n");
         }
-        hasher.update(proposal.id.as_bytes());
+        hasher.update(id.as_bytes());
     }
     MatchingReport {
         n: load.intents.len(),
@@ -99,6 +105,7 @@ pub fn run(load: &MatchingLoad) -> MatchingReport {
         intents_active: outcome.stats.intents_active,
         edges_skipped_missing_value: outcome.diagnostics.edges_skipped_missing_value,
         cycles_dropped_max_length: outcome.diagnostics.cycles_dropped_max_length,
+        proposals_built: outcome.selected.len(),
         threads: rayon::current_num_threads(),
     }
 }

@@ -17,6 +17,8 @@ use crate::error::{Error, ErrorKind};
 
 use synthetic::MatchingLoad;
 
+pub mod client;
+pub mod http;
 pub mod matching;
 pub mod synthetic;
 
@@ -38,7 +40,10 @@ impl LoadSource {
                 serde_json::from_reader(BufReader::new(file)).map_err(|e| {
                     Error::new(
                         ErrorKind::Config,
-                        format!("{}: not a {{asset_values_usd, intents}} load: {e}", path.display()),
+                        format!(
+                            "{}: not a {{asset_values_usd, intents}} load: {e}",
+                            path.display()
+                        ),
                     )
                 })
             }
@@ -59,19 +64,31 @@ pub fn write_load(load: &MatchingLoad, path: &Path) -> Result<(), Error> {
 
 /// Runs `f` on a rayon pool of `threads` workers, or on the global pool (one worker per core)
 /// when `None`.
-pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, Error> {
     match threads {
         None => Ok(f()),
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map(|pool| pool.install(f))
-            .map_err(|e| Error::new(ErrorKind::Config, format!("starting {threads} threads: {e}"))),
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("starting {threads} threads: {e}"),
+                )
+            }),
     }
 }
 
 fn io_error(path: &Path, doing: &str, error: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{doing} {}: {error}", path.display())).with_source(error)
+    Error::new(
+        ErrorKind::Io,
+        format!("{doing} {}: {error}", path.display()),
+    )
+    .with_source(error)
 }
 
 /// Milliseconds, to 0.1 ms.

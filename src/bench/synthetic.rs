@@ -234,7 +234,7 @@ mod tests {
         let bytes = serde_json::to_vec(&a).unwrap();
         assert_eq!(
             sha256_hex(&bytes)[..16],
-            *"PLACEHOLDER_HASH",
+            *"870ec3c39bc79931",
             "the load for (300, 42) changed"
         );
     }

@@ -12,8 +12,8 @@ use crate::error::{Error, ErrorEnvelope};
 use crate::manifest::{MANIFEST_PATH, MANIFEST_YAML, Manifest, Operation};
 use crate::reason::ReasonRegistry;
 
-use super::schemas::{self, Direction};
 use super::openapi;
+use super::schemas::{self, Direction};
 
 /// Where the committed examples live.
 pub const EXAMPLES_DIR: &str = "fixtures/examples";
@@ -106,7 +106,11 @@ impl CheckReport {
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for problem in &self.problems {
-            writeln!(f, "{}: {:?}: {}", problem.path, problem.kind, problem.message)?;
+            writeln!(
+                f,
+                "{}: {:?}: {}",
+                problem.path, problem.kind, problem.message
+            )?;
             if let Some(diff) = &problem.diff {
                 writeln!(f, "{diff}")?;
             }
@@ -142,12 +146,19 @@ pub fn check(root: &Path) -> Result<CheckReport, Error> {
     report.files_checked = generated.len();
     for file in &generated {
         match read(root, &file.path)? {
-            None => report.push(&file.path, ProblemKind::Missing, "not committed; run `marketref contracts write`"),
+            None => report.push(
+                &file.path,
+                ProblemKind::Missing,
+                "not committed; run `marketref contracts write`",
+            ),
             Some(committed) if committed != file.contents => {
                 let diff = TextDiff::from_lines(&committed, &file.contents)
                     .unified_diff()
                     .context_radius(3)
-                    .header(&format!("{} (committed)", file.path), &format!("{} (generated)", file.path))
+                    .header(
+                        &format!("{} (committed)", file.path),
+                        &format!("{} (generated)", file.path),
+                    )
                     .to_string();
                 report.problems.push(Problem {
                     path: file.path.clone(),
@@ -160,7 +171,11 @@ pub fn check(root: &Path) -> Result<CheckReport, Error> {
         }
     }
     for stale in stale_schema_files(root, &generated)? {
-        report.push(stale, ProblemKind::Stale, "no type generates this schema any more; delete it");
+        report.push(
+            stale,
+            ProblemKind::Stale,
+            "no type generates this schema any more; delete it",
+        );
     }
     check_examples(root, &manifest, &mut report)?;
     Ok(report)
@@ -218,11 +233,16 @@ fn check_manifest(text: &str, report: &mut CheckReport) -> Option<Manifest> {
     let as_json: Value = match serde_saphyr::from_str(text) {
         Ok(value) => value,
         Err(error) => {
-            report.push(MANIFEST_PATH, ProblemKind::Manifest, format!("not YAML: {error}"));
+            report.push(
+                MANIFEST_PATH,
+                ProblemKind::Manifest,
+                format!("not YAML: {error}"),
+            );
             return None;
         }
     };
-    let validator = schemas::named("Manifest").and_then(|schema| jsonschema::draft202012::new(&schema).ok());
+    let validator =
+        schemas::named("Manifest").and_then(|schema| jsonschema::draft202012::new(&schema).ok());
     if let Some(validator) = validator {
         for error in validator.iter_errors(&as_json) {
             report.push(
@@ -253,7 +273,10 @@ fn check_manifest(text: &str, report: &mut CheckReport) -> Option<Manifest> {
                 report.push(
                     MANIFEST_PATH,
                     ProblemKind::Manifest,
-                    format!("{}: no generated {direction:?} schema named `{name}`", operation.operation_id),
+                    format!(
+                        "{}: no generated {direction:?} schema named `{name}`",
+                        operation.operation_id
+                    ),
                 );
             }
         }
@@ -296,17 +319,30 @@ fn check_examples(root: &Path, manifest: &Manifest, report: &mut CheckReport) ->
             .map(|p| p.to_string_lossy().replace('\\', "/"))
             .unwrap_or_default();
         if !referenced.contains(&relative) {
-            report.push(relative, ProblemKind::Unreferenced, "no operation in the manifest lists this example");
+            report.push(
+                relative,
+                ProblemKind::Unreferenced,
+                "no operation in the manifest lists this example",
+            );
         }
     }
     Ok(())
 }
 
 /// Validates one example file; true when it is valid.
-fn check_example(root: &Path, path: &str, schema_name: &str, report: &mut CheckReport) -> Result<bool, Error> {
+fn check_example(
+    root: &Path,
+    path: &str,
+    schema_name: &str,
+    report: &mut CheckReport,
+) -> Result<bool, Error> {
     report.examples_checked += 1;
     let Some(text) = read(root, path)? else {
-        report.push(path, ProblemKind::Example, "listed in the manifest but missing");
+        report.push(
+            path,
+            ProblemKind::Example,
+            "listed in the manifest but missing",
+        );
         return Ok(false);
     };
     let instance: Value = match serde_json::from_str(&text) {
@@ -317,7 +353,11 @@ fn check_example(root: &Path, path: &str, schema_name: &str, report: &mut CheckR
         }
     };
     let Some(schema) = schemas::named(schema_name) else {
-        report.push(path, ProblemKind::Example, format!("no schema named `{schema_name}`"));
+        report.push(
+            path,
+            ProblemKind::Example,
+            format!("no schema named `{schema_name}`"),
+        );
         return Ok(false);
     };
     let validator = jsonschema::draft202012::options()
@@ -330,14 +370,22 @@ fn check_example(root: &Path, path: &str, schema_name: &str, report: &mut CheckR
         report.push(
             path,
             ProblemKind::Example,
-            format!("fails {schema_name} at instance path `{}`: {error}", error.instance_path().as_str()),
+            format!(
+                "fails {schema_name} at instance path `{}`: {error}",
+                error.instance_path().as_str()
+            ),
         );
     }
     Ok(valid)
 }
 
 /// An error example must carry a reason the operation may answer.
-fn check_example_reason(root: &Path, path: &str, operation: &Operation, report: &mut CheckReport) -> Result<(), Error> {
+fn check_example_reason(
+    root: &Path,
+    path: &str,
+    operation: &Operation,
+    report: &mut CheckReport,
+) -> Result<(), Error> {
     let text = read(root, path)?.unwrap_or_default();
     if let Ok(envelope) = serde_json::from_str::<ErrorEnvelope>(&text) {
         let reason = envelope.error.details.reason_code;
@@ -345,7 +393,11 @@ fn check_example_reason(root: &Path, path: &str, operation: &Operation, report: 
             report.push(
                 path,
                 ProblemKind::Example,
-                format!("reason `{}` is not one {} may answer", reason.code(), operation.operation_id),
+                format!(
+                    "reason `{}` is not one {} may answer",
+                    reason.code(),
+                    operation.operation_id
+                ),
             );
         }
     }

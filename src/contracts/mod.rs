@@ -6,4 +6,6 @@ mod check;
 pub mod openapi;
 pub mod schemas;
 
-pub use check::{CheckReport, EXAMPLES_DIR, GeneratedFile, Problem, ProblemKind, check, generated_files, write};
+pub use check::{
+    CheckReport, EXAMPLES_DIR, GeneratedFile, Problem, ProblemKind, check, generated_files, write,
+};

@@ -29,10 +29,10 @@ pub fn document(manifest: &Manifest, include_dev: bool) -> Value {
             components.add_named(name);
         }
         components.add_named(&operation.response_schema);
-        paths
-            .entry(operation.path.as_str())
-            .or_default()
-            .insert(operation.method.as_str().to_lowercase(), operation_object(operation));
+        paths.entry(operation.path.as_str()).or_default().insert(
+            operation.method.as_str().to_lowercase(),
+            operation_object(operation),
+        );
     }
     let tags: BTreeSet<&str> = operations.iter().map(|op| op.tag.as_str()).collect();
 
@@ -218,8 +218,10 @@ impl Components {
             Direction::Response => "Output",
             Direction::Request | Direction::Document => "Input",
         };
-        let mut rename: BTreeMap<String, String> =
-            defs.keys().map(|name| (name.clone(), name.clone())).collect();
+        let mut rename: BTreeMap<String, String> = defs
+            .keys()
+            .map(|name| (name.clone(), name.clone()))
+            .collect();
         // Renaming one definition changes the text of those that refer to it: repeat until no
         // name changes.
         loop {
@@ -241,9 +243,11 @@ impl Components {
             }
         }
         for (name, def) in &defs {
-            self.schemas.insert(rename[name].clone(), rewrite_refs(def, &rename));
+            self.schemas
+                .insert(rename[name].clone(), rewrite_refs(def, &rename));
         }
-        self.schemas.insert(named.name.clone(), rewrite_refs(&root, &rename));
+        self.schemas
+            .insert(named.name.clone(), rewrite_refs(&root, &rename));
     }
 }
 
@@ -265,7 +269,12 @@ fn rewrite_refs(value: &Value, rename: &BTreeMap<String, String>) -> Value {
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(|item| rewrite_refs(item, rename)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| rewrite_refs(item, rename))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -273,9 +282,17 @@ fn rewrite_refs(value: &Value, rename: &BTreeMap<String, String>) -> Value {
 /// Every reason code the document lists, for tests.
 pub fn listed_reasons(document: &Value) -> BTreeSet<Reason> {
     let mut reasons = BTreeSet::new();
-    for path in document["paths"].as_object().into_iter().flat_map(Map::values) {
+    for path in document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(Map::values)
+    {
         for operation in path.as_object().into_iter().flat_map(Map::values) {
-            for response in operation["responses"].as_object().into_iter().flat_map(Map::values) {
+            for response in operation["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(Map::values)
+            {
                 for code in response["x-reason-codes"].as_array().into_iter().flatten() {
                     reasons.extend(code.as_str().and_then(Reason::from_code));
                 }

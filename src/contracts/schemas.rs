@@ -111,7 +111,8 @@ impl Transform for NoNull {
                 options.retain(|option| !option.is_null());
             }
             if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
-                branches.retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
+                branches
+                    .retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
                 if branches.len() == 1 {
                     if let Some(Value::Object(only)) = branches.pop() {
                         object.remove("anyOf");

@@ -17,7 +17,9 @@ pub mod swap;
 pub mod system;
 
 /// The kind of caller, from `x-actor-type`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ActorType {
     User,
@@ -37,12 +39,16 @@ impl ActorType {
     }
 
     pub fn parse(text: &str) -> Option<ActorType> {
-        ActorType::ALL.into_iter().find(|kind| kind.as_str() == text)
+        ActorType::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
     }
 }
 
 /// An actor as it appears in records: `{type, id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ActorRef {
     #[serde(rename = "type")]
@@ -83,7 +89,11 @@ impl Page {
     }
 
     /// Cuts the rows to the page and names the cursor of the next page, if there is one.
-    pub(crate) fn split<T>(&self, mut rows: Vec<T>, cursor_of: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    pub(crate) fn split<T>(
+        &self,
+        mut rows: Vec<T>,
+        cursor_of: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
         if rows.len() <= self.limit {
             return (rows, None);
         }

@@ -37,7 +37,10 @@ pub fn parse_scopes(text: &str) -> BTreeSet<String> {
 
 /// Checks identity, actor type and scopes, in that order. `None` when the operation does not
 /// require auth.
-pub fn authenticate(operation: &Operation, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
+pub fn authenticate(
+    operation: &Operation,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, ApiError> {
     let rule = &operation.auth;
     if !rule.required {
         return Ok(None);
@@ -57,7 +60,9 @@ pub fn authenticate(operation: &Operation, headers: &HeaderMap) -> Result<Option
             .with("actor_type", kind)
             .with("allowed_actor_types", &rule.allowed_actor_types));
     }
-    let provided = header(headers, AUTH_SCOPES).map(parse_scopes).unwrap_or_default();
+    let provided = header(headers, AUTH_SCOPES)
+        .map(parse_scopes)
+        .unwrap_or_default();
     let required: BTreeSet<&str> = rule.required_scopes.iter().map(String::as_str).collect();
     let missing: Vec<&str> = required
         .iter()
@@ -94,7 +99,9 @@ mod tests {
     }
 
     fn run_op() -> &'static Operation {
-        Manifest::embedded().operation("marketplaceMatching.run").unwrap()
+        Manifest::embedded()
+            .operation("marketplaceMatching.run")
+            .unwrap()
     }
 
     #[test]
@@ -105,31 +112,58 @@ mod tests {
 
     #[test]
     fn each_failure_in_order() {
-        let reason = |h: &[(&'static str, &str)]| authenticate(run_op(), &headers(h)).unwrap_err().reason();
+        let reason =
+            |h: &[(&'static str, &str)]| authenticate(run_op(), &headers(h)).unwrap_err().reason();
         assert_eq!(reason(&[]), Reason::AuthIdentityMissing);
-        assert_eq!(reason(&[(ACTOR_TYPE, "partner"), (ACTOR_ID, " ")]), Reason::AuthIdentityMissing);
-        assert_eq!(reason(&[(ACTOR_TYPE, "robot"), (ACTOR_ID, "r")]), Reason::AuthActorTypeUnknown);
-        assert_eq!(reason(&[(ACTOR_TYPE, "user"), (ACTOR_ID, "u")]), Reason::AuthActorTypeNotAllowed);
-        assert_eq!(reason(&[(ACTOR_TYPE, "partner"), (ACTOR_ID, "p")]), Reason::AuthScopeMissing);
+        assert_eq!(
+            reason(&[(ACTOR_TYPE, "partner"), (ACTOR_ID, " ")]),
+            Reason::AuthIdentityMissing
+        );
+        assert_eq!(
+            reason(&[(ACTOR_TYPE, "robot"), (ACTOR_ID, "r")]),
+            Reason::AuthActorTypeUnknown
+        );
+        assert_eq!(
+            reason(&[(ACTOR_TYPE, "user"), (ACTOR_ID, "u")]),
+            Reason::AuthActorTypeNotAllowed
+        );
+        assert_eq!(
+            reason(&[(ACTOR_TYPE, "partner"), (ACTOR_ID, "p")]),
+            Reason::AuthScopeMissing
+        );
     }
 
     #[test]
     fn missing_scope_details_are_sorted() {
         let error = authenticate(
             run_op(),
-            &headers(&[(ACTOR_TYPE, "partner"), (ACTOR_ID, "p"), (AUTH_SCOPES, "z:read settlement:read")]),
+            &headers(&[
+                (ACTOR_TYPE, "partner"),
+                (ACTOR_ID, "p"),
+                (AUTH_SCOPES, "z:read settlement:read"),
+            ]),
         )
         .unwrap_err();
         let details = error.details();
-        assert_eq!(details["missing_scopes"], serde_json::json!(["settlement:write"]));
-        assert_eq!(details["provided_scopes"], serde_json::json!(["settlement:read", "z:read"]));
+        assert_eq!(
+            details["missing_scopes"],
+            serde_json::json!(["settlement:write"])
+        );
+        assert_eq!(
+            details["provided_scopes"],
+            serde_json::json!(["settlement:read", "z:read"])
+        );
     }
 
     #[test]
     fn a_partner_with_the_scope_passes() {
         let caller = authenticate(
             run_op(),
-            &headers(&[(ACTOR_TYPE, "partner"), (ACTOR_ID, "p1"), (AUTH_SCOPES, "settlement:write")]),
+            &headers(&[
+                (ACTOR_TYPE, "partner"),
+                (ACTOR_ID, "p1"),
+                (AUTH_SCOPES, "settlement:write"),
+            ]),
         )
         .unwrap()
         .unwrap();

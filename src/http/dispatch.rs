@@ -45,7 +45,10 @@ impl Answer {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (
             status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             self.body,
         )
             .into_response();
@@ -83,7 +86,9 @@ pub async fn dispatch(
             })
             .await
             .unwrap_or_else(|join_error| {
-                Err(ApiError::internal(format!("handler panicked: {join_error}")))
+                Err(ApiError::internal(format!(
+                    "handler panicked: {join_error}"
+                )))
             })
         }
         Err(error) => Err(error),
@@ -118,7 +123,8 @@ async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Pre
     } else {
         Bytes::new()
     };
-    let request_hash = idempotency::request_hash(operation.method.as_str(), parts.uri.path(), &body);
+    let request_hash =
+        idempotency::request_hash(operation.method.as_str(), parts.uri.path(), &body);
     Ok(Prepared {
         caller,
         request_clock,
@@ -140,7 +146,8 @@ fn request_clock(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::new(Reason::RequestBodyTooLarge).with("limit_bytes", BODY_LIMIT_BYTES);
+    let too_large =
+        || ApiError::new(Reason::RequestBodyTooLarge).with("limit_bytes", BODY_LIMIT_BYTES);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
@@ -173,12 +180,18 @@ fn execute(
     };
 
     // An operation without auth has one anonymous key space.
-    let scope = prepared.idempotency_key.as_deref().map(|key| IdempotencyScope {
-        actor_type: prepared.caller.as_ref().map_or("", |c| c.actor.kind.as_str()),
-        actor_id: prepared.caller.as_ref().map_or("", |c| c.actor.id.as_str()),
-        operation_id: &operation.operation_id,
-        key,
-    });
+    let scope = prepared
+        .idempotency_key
+        .as_deref()
+        .map(|key| IdempotencyScope {
+            actor_type: prepared
+                .caller
+                .as_ref()
+                .map_or("", |c| c.actor.kind.as_str()),
+            actor_id: prepared.caller.as_ref().map_or("", |c| c.actor.id.as_str()),
+            operation_id: &operation.operation_id,
+            key,
+        });
     if let Some(scope) = &scope {
         if let Some(record) = tx.idempotency_record(scope)? {
             if record.request_hash != prepared.request_hash {
@@ -249,7 +262,10 @@ pub(crate) async fn route_not_found(State(state): State<AppState>, request: Requ
 }
 
 /// 405 for a declared path called with another method.
-pub(crate) async fn method_not_allowed(State(state): State<AppState>, request: Request) -> Response {
+pub(crate) async fn method_not_allowed(
+    State(state): State<AppState>,
+    request: Request,
+) -> Response {
     let correlation_id = correlation_of(&state, &request);
     let allowed = state.runtime().allowed_methods(request.uri().path());
     let error = ApiError::new(Reason::MethodNotAllowed)

@@ -57,18 +57,30 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, request_hash("POST", "/y", br#"{"b":[1,2],"a":1}"#));
         assert_ne!(a, request_hash("POST", "/x", br#"{"b":[2,1],"a":1}"#));
-        assert_ne!(request_hash("POST", "/x", b"{oops"), request_hash("POST", "/x", b"{oops!"));
+        assert_ne!(
+            request_hash("POST", "/x", b"{oops"),
+            request_hash("POST", "/x", b"{oops!")
+        );
     }
 
     #[test]
     fn keys_must_be_visible_ascii_up_to_255() {
         let mut headers = HeaderMap::new();
-        assert_eq!(key(&headers).unwrap_err().reason(), Reason::IdempotencyKeyRequired);
+        assert_eq!(
+            key(&headers).unwrap_err().reason(),
+            Reason::IdempotencyKeyRequired
+        );
         headers.insert(IDEMPOTENCY_KEY, "k-1".parse().unwrap());
         assert_eq!(key(&headers).unwrap(), "k-1");
         headers.insert(IDEMPOTENCY_KEY, "a b".parse().unwrap());
-        assert_eq!(key(&headers).unwrap_err().reason(), Reason::IdempotencyKeyInvalid);
+        assert_eq!(
+            key(&headers).unwrap_err().reason(),
+            Reason::IdempotencyKeyInvalid
+        );
         headers.insert(IDEMPOTENCY_KEY, "x".repeat(256).parse().unwrap());
-        assert_eq!(key(&headers).unwrap_err().reason(), Reason::IdempotencyKeyInvalid);
+        assert_eq!(
+            key(&headers).unwrap_err().reason(),
+            Reason::IdempotencyKeyInvalid
+        );
     }
 }

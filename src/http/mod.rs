@@ -302,7 +302,9 @@ pub fn app(state: AppState) -> Router {
             method_filter(operation.method),
             move |axum::extract::State(state): axum::extract::State<AppState>,
                   axum::extract::Path(params): axum::extract::Path<BTreeMap<String, String>>,
-                  request: axum::extract::Request| dispatch(state, index, params, request),
+                  request: axum::extract::Request| {
+                dispatch(state, index, params, request)
+            },
         );
         let merged = match by_path.remove(operation.path.as_str()) {
             Some(existing) => existing.merge(route),

@@ -19,7 +19,8 @@ const MAX_REPORTED_ERRORS: usize = 50;
 
 /// Compiles the request schema `name` with format checks on (`date-time` is a contract rule).
 pub(crate) fn compile_request_validator(name: &str) -> Result<jsonschema::Validator, String> {
-    let schema = schemas::named(name).ok_or_else(|| format!("no generated schema named `{name}`"))?;
+    let schema =
+        schemas::named(name).ok_or_else(|| format!("no generated schema named `{name}`"))?;
     jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(&schema)
@@ -106,7 +107,10 @@ pub enum QueryValue {
 
 /// Checks the query string against the operation's declared parameters: unknown, repeated,
 /// malformed and out-of-range parameters are refused with the parameter and the rule named.
-pub(crate) fn query(operation: &Operation, raw: Option<&str>) -> Result<BTreeMap<String, QueryValue>, ApiError> {
+pub(crate) fn query(
+    operation: &Operation,
+    raw: Option<&str>,
+) -> Result<BTreeMap<String, QueryValue>, ApiError> {
     let invalid = |param: &str, rule: &str| {
         ApiError::new(Reason::QueryInvalid)
             .with("param", param)
@@ -158,7 +162,9 @@ mod tests {
     use serde_json::json;
 
     fn list_runs() -> &'static Operation {
-        Manifest::embedded().operation("marketplaceMatchingRun.list").unwrap()
+        Manifest::embedded()
+            .operation("marketplaceMatchingRun.list")
+            .unwrap()
     }
 
     #[test]

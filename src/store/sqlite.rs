@@ -24,7 +24,10 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_core_and_swap.sql")]
 /// Tables in dump and reset order (children before parents for reset).
 const TABLES: &[(&str, &str)] = &[
     ("counters", "name"),
-    ("idempotency_records", "actor_type, actor_id, operation_id, idempotency_key"),
+    (
+        "idempotency_records",
+        "actor_type, actor_id, operation_id, idempotency_key",
+    ),
     ("cycle_proposal_participants", "proposal_id, position"),
     ("cycle_proposals", "id"),
     ("marketplace_asset_values", "asset_id"),
@@ -45,7 +48,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let writer = Connection::open(path).map_err(|e| StoreError::new("opening the database", e))?;
+        let writer =
+            Connection::open(path).map_err(|e| StoreError::new("opening the database", e))?;
         configure(&writer)?;
         writer
             .pragma_update(None, "journal_mode", "WAL")

@@ -12,9 +12,9 @@ use crate::store::Tx;
 
 use super::engine::{self, AssetValues};
 use super::types::{
-    CycleProposal, CycleProposalListResponse, CycleProposalResponse, IntentStatus,
-    MatchingRun, MatchingRunListResponse, MatchingRunRequest, MatchingRunResponse,
-    ProposalOrigin, ProposalStatus, SwapIntent, SwapIntentCreateRequest, SwapIntentListResponse,
+    CycleProposal, CycleProposalListResponse, CycleProposalResponse, IntentStatus, MatchingRun,
+    MatchingRunListResponse, MatchingRunRequest, MatchingRunResponse, ProposalOrigin,
+    ProposalStatus, SwapIntent, SwapIntentCreateRequest, SwapIntentListResponse,
     SwapIntentResponse,
 };
 
@@ -77,7 +77,9 @@ fn visible_intent(ctx: &OpContext<'_>, tx: &dyn Tx) -> Result<SwapIntent, ApiErr
     let caller = ctx.caller()?;
     let id = ctx.path_param("id");
     match tx.intent(id)? {
-        Some(stored) if stored.intent.actor == *caller || stored.created_by == *caller => Ok(stored.intent),
+        Some(stored) if stored.intent.actor == *caller || stored.created_by == *caller => {
+            Ok(stored.intent)
+        }
         _ => Err(ApiError::new(Reason::SwapIntentNotFound).with("intent_id", id)),
     }
 }
@@ -107,12 +109,17 @@ fn cancel_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Val
 fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
     let caller = ctx.caller()?;
     let request: MatchingRunRequest = ctx.body()?;
-    let recorded_at = request.recorded_at.clone().unwrap_or_else(|| ctx.now_text());
+    let recorded_at = request
+        .recorded_at
+        .clone()
+        .unwrap_or_else(|| ctx.now_text());
     let Some(recorded_instant) = parse_rfc3339(&recorded_at) else {
-        return Err(ApiError::new(Reason::MarketplaceMatchingInvalidRequest).with(
-            "errors",
-            [serde_json::json!({"instance_path": "/recorded_at", "keyword": "format"})],
-        ));
+        return Err(
+            ApiError::new(Reason::MarketplaceMatchingInvalidRequest).with(
+                "errors",
+                [serde_json::json!({"instance_path": "/recorded_at", "keyword": "format"})],
+            ),
+        );
     };
     let replace_existing = request.replace_existing.unwrap_or(true);
     let max_proposals = request.max_proposals.unwrap_or(DEFAULT_MAX_PROPOSALS);
@@ -154,12 +161,10 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     }
 
     // 4. The engine.
-    let outcome = engine::run(&intents, &engine_values(&merged));
-    let kept: Vec<_> = outcome
-        .selected
-        .into_iter()
-        .take(usize::try_from(max_proposals).unwrap_or(usize::MAX))
-        .collect();
+    // Only the kept proposals are built in full; the counts cover every selected one.
+    let keep = usize::try_from(max_proposals).unwrap_or(usize::MAX);
+    let outcome = engine::run_observed(&intents, &engine_values(&merged), keep, &mut |_| {});
+    let kept = outcome.selected;
 
     // 5. The run id, allocated only now: a run that failed above consumed none.
     let seq = tx.next_counter(RUN_COUNTER)?;
@@ -167,7 +172,10 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     let mut proposal_ids = Vec::with_capacity(kept.len());
     for draft in &kept {
         // A kept cycle whose proposal is already in use stays as it is.
-        if tx.proposal(&draft.id)?.is_some_and(|existing| existing.status.in_use()) {
+        if tx
+            .proposal(&draft.id)?
+            .is_some_and(|existing| existing.status.in_use())
+        {
             continue;
         }
         tx.put_proposal(&CycleProposal {
@@ -210,9 +218,9 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 
 fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
     let run_id = ctx.path_param("run_id");
-    let run = tx
-        .run(run_id)?
-        .ok_or_else(|| ApiError::new(Reason::MarketplaceMatchingRunNotFound).with("run_id", run_id))?;
+    let run = tx.run(run_id)?.ok_or_else(|| {
+        ApiError::new(Reason::MarketplaceMatchingRunNotFound).with("run_id", run_id)
+    })?;
     respond(&MatchingRunResponse {
         correlation_id: ctx.correlation_id.to_owned(),
         run,

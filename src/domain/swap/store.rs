@@ -38,18 +38,30 @@ pub struct SwapCounts {
 }
 
 pub trait SwapStore {
-    fn insert_intent(&mut self, intent: &SwapIntent, created_by: &ActorRef) -> Result<(), StoreError>;
+    fn insert_intent(
+        &mut self,
+        intent: &SwapIntent,
+        created_by: &ActorRef,
+    ) -> Result<(), StoreError>;
     /// Inserts or replaces an intent (fixture loading).
     fn put_intent(&mut self, intent: &SwapIntent, created_by: &ActorRef) -> Result<(), StoreError>;
     fn intent(&self, id: &str) -> Result<Option<StoredIntent>, StoreError>;
     fn set_intent_status(&mut self, id: &str, status: IntentStatus) -> Result<(), StoreError>;
     /// Intents whose actor is `actor` or that `actor` submitted, by id, after `after`.
-    fn intents_of(&self, actor: &ActorRef, after: Option<&str>, limit: usize) -> Result<Vec<SwapIntent>, StoreError>;
+    fn intents_of(
+        &self,
+        actor: &ActorRef,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SwapIntent>, StoreError>;
     /// Active intents of user actors, by id: the engine's input.
     fn matchable_intents(&self) -> Result<Vec<SwapIntent>, StoreError>;
 
     fn asset_values(&self) -> Result<BTreeMap<String, serde_json::Number>, StoreError>;
-    fn put_asset_values(&mut self, values: &BTreeMap<String, serde_json::Number>) -> Result<(), StoreError>;
+    fn put_asset_values(
+        &mut self,
+        values: &BTreeMap<String, serde_json::Number>,
+    ) -> Result<(), StoreError>;
 
     fn proposal(&self, id: &str) -> Result<Option<CycleProposal>, StoreError>;
     /// Inserts or replaces a proposal and its participant rows.
@@ -57,14 +69,28 @@ pub trait SwapStore {
     fn delete_proposal(&mut self, id: &str) -> Result<(), StoreError>;
     /// Marketplace-sourced proposals, by id.
     fn marketplace_proposals(&self) -> Result<Vec<ProposalLifecycle>, StoreError>;
-    fn proposals_owned_by(&self, owner: &ActorRef, after: Option<&str>, limit: usize) -> Result<Vec<CycleProposal>, StoreError>;
-    fn proposals_with_participant(&self, actor: &ActorRef, after: Option<&str>, limit: usize) -> Result<Vec<CycleProposal>, StoreError>;
+    fn proposals_owned_by(
+        &self,
+        owner: &ActorRef,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CycleProposal>, StoreError>;
+    fn proposals_with_participant(
+        &self,
+        actor: &ActorRef,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CycleProposal>, StoreError>;
 
     /// Stores a run under its sequence number (the counter value in its id).
     fn insert_run(&mut self, run: &MatchingRun, seq: u64) -> Result<(), StoreError>;
     fn run(&self, run_id: &str) -> Result<Option<MatchingRun>, StoreError>;
     /// Runs newest first, older than `before` (a run id) when given.
-    fn runs_page(&self, before_seq: Option<u64>, limit: usize) -> Result<Vec<MatchingRun>, StoreError>;
+    fn runs_page(
+        &self,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MatchingRun>, StoreError>;
     fn run_seq(&self, run_id: &str) -> Result<Option<u64>, StoreError>;
 
     fn swap_counts(&self) -> Result<SwapCounts, StoreError>;
@@ -87,11 +113,15 @@ impl SqliteTx<'_> {
         params: impl rusqlite::Params,
         context: &'static str,
     ) -> Result<Vec<T>, StoreError> {
-        let mut statement = self.conn().prepare_cached(sql).map_err(sql_error(context))?;
+        let mut statement = self
+            .conn()
+            .prepare_cached(sql)
+            .map_err(sql_error(context))?;
         let rows = statement
             .query_map(params, |row| decode::<T>(row.get_ref(0)?.as_str()?))
             .map_err(sql_error(context))?;
-        rows.collect::<Result<Vec<T>, _>>().map_err(sql_error(context))
+        rows.collect::<Result<Vec<T>, _>>()
+            .map_err(sql_error(context))
     }
 
     fn document<T: DeserializeOwned>(
@@ -110,7 +140,12 @@ impl SqliteTx<'_> {
             .map_err(sql_error(context))
     }
 
-    fn write_intent(&self, intent: &SwapIntent, created_by: &ActorRef, verb: &str) -> Result<(), StoreError> {
+    fn write_intent(
+        &self,
+        intent: &SwapIntent,
+        created_by: &ActorRef,
+        verb: &str,
+    ) -> Result<(), StoreError> {
         let document = encode(intent)?;
         self.conn()
             .prepare_cached(&format!(
@@ -146,14 +181,17 @@ fn page_limit(limit: usize) -> i64 {
 }
 
 impl SwapStore for SqliteTx<'_> {
-    fn insert_intent(&mut self, intent: &SwapIntent, created_by: &ActorRef) -> Result<(), StoreError> {
+    fn insert_intent(
+        &mut self,
+        intent: &SwapIntent,
+        created_by: &ActorRef,
+    ) -> Result<(), StoreError> {
         self.write_intent(intent, created_by, "INSERT INTO")
     }
 
     fn put_intent(&mut self, intent: &SwapIntent, created_by: &ActorRef) -> Result<(), StoreError> {
         self.write_intent(intent, created_by, "INSERT OR REPLACE INTO")
     }
-
 
     fn intent(&self, id: &str) -> Result<Option<StoredIntent>, StoreError> {
         self.conn()
@@ -166,7 +204,8 @@ impl SwapStore for SqliteTx<'_> {
                         let intent = decode::<SwapIntent>(row.get_ref(0)?.as_str()?)?;
                         let kind: String = row.get(1)?;
                         let created_by = ActorRef {
-                            kind: crate::domain::ActorType::parse(&kind).unwrap_or(intent.actor.kind),
+                            kind: crate::domain::ActorType::parse(&kind)
+                                .unwrap_or(intent.actor.kind),
                             id: row.get(2)?,
                         };
                         Ok(StoredIntent { intent, created_by })
@@ -191,7 +230,12 @@ impl SwapStore for SqliteTx<'_> {
             .map_err(sql_error("updating an intent"))
     }
 
-    fn intents_of(&self, actor: &ActorRef, after: Option<&str>, limit: usize) -> Result<Vec<SwapIntent>, StoreError> {
+    fn intents_of(
+        &self,
+        actor: &ActorRef,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SwapIntent>, StoreError> {
         self.documents(
             "SELECT document FROM swap_intents
              WHERE ((actor_type = ?1 AND actor_id = ?2) OR (created_by_type = ?1 AND created_by_id = ?2))
@@ -223,10 +267,14 @@ impl SwapStore for SqliteTx<'_> {
                 Ok((asset_id, number))
             })
             .map_err(sql_error("reading asset values"))?;
-        rows.collect::<Result<_, _>>().map_err(sql_error("reading asset values"))
+        rows.collect::<Result<_, _>>()
+            .map_err(sql_error("reading asset values"))
     }
 
-    fn put_asset_values(&mut self, values: &BTreeMap<String, serde_json::Number>) -> Result<(), StoreError> {
+    fn put_asset_values(
+        &mut self,
+        values: &BTreeMap<String, serde_json::Number>,
+    ) -> Result<(), StoreError> {
         let mut statement = self
             .conn()
             .prepare_cached(
@@ -317,25 +365,46 @@ impl SwapStore for SqliteTx<'_> {
                 })
             })
             .map_err(sql_error("reading marketplace proposals"))?;
-        rows.collect::<Result<_, _>>().map_err(sql_error("reading marketplace proposals"))
+        rows.collect::<Result<_, _>>()
+            .map_err(sql_error("reading marketplace proposals"))
     }
 
-    fn proposals_owned_by(&self, owner: &ActorRef, after: Option<&str>, limit: usize) -> Result<Vec<CycleProposal>, StoreError> {
+    fn proposals_owned_by(
+        &self,
+        owner: &ActorRef,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CycleProposal>, StoreError> {
         self.documents(
             "SELECT document FROM cycle_proposals
              WHERE owner_type = ?1 AND owner_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
-            params![owner.kind.as_str(), owner.id, after.unwrap_or(""), page_limit(limit)],
+            params![
+                owner.kind.as_str(),
+                owner.id,
+                after.unwrap_or(""),
+                page_limit(limit)
+            ],
             "listing proposals",
         )
     }
 
-    fn proposals_with_participant(&self, actor: &ActorRef, after: Option<&str>, limit: usize) -> Result<Vec<CycleProposal>, StoreError> {
+    fn proposals_with_participant(
+        &self,
+        actor: &ActorRef,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CycleProposal>, StoreError> {
         self.documents(
             "SELECT document FROM cycle_proposals WHERE id IN (
                  SELECT proposal_id FROM cycle_proposal_participants
                  WHERE actor_type = ?1 AND actor_id = ?2)
                AND id > ?3 ORDER BY id LIMIT ?4",
-            params![actor.kind.as_str(), actor.id, after.unwrap_or(""), page_limit(limit)],
+            params![
+                actor.kind.as_str(),
+                actor.id,
+                after.unwrap_or(""),
+                page_limit(limit)
+            ],
             "listing proposals",
         )
     }
@@ -360,7 +429,11 @@ impl SwapStore for SqliteTx<'_> {
         )
     }
 
-    fn runs_page(&self, before_seq: Option<u64>, limit: usize) -> Result<Vec<MatchingRun>, StoreError> {
+    fn runs_page(
+        &self,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MatchingRun>, StoreError> {
         let before = before_seq.map_or(i64::MAX, |seq| i64::try_from(seq).unwrap_or(i64::MAX));
         self.documents(
             "SELECT document FROM marketplace_matching_runs WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
@@ -384,8 +457,10 @@ impl SwapStore for SqliteTx<'_> {
         Ok(SwapCounts {
             intents: self.count("SELECT COUNT(*) FROM swap_intents")?,
             proposals: self.count("SELECT COUNT(*) FROM cycle_proposals")?,
-            marketplace_asset_values: self.count("SELECT COUNT(*) FROM marketplace_asset_values")?,
-            marketplace_matching_runs: self.count("SELECT COUNT(*) FROM marketplace_matching_runs")?,
+            marketplace_asset_values: self
+                .count("SELECT COUNT(*) FROM marketplace_asset_values")?,
+            marketplace_matching_runs: self
+                .count("SELECT COUNT(*) FROM marketplace_matching_runs")?,
             marketplace_matching_proposals: self
                 .count("SELECT COUNT(*) FROM cycle_proposals WHERE origin = 'marketplace'")?,
         })
