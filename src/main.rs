@@ -15,6 +15,11 @@ use marketref::http::{AppState, RuntimeConfig};
 use marketref::store::SqliteStore;
 use marketref::{Error, ErrorKind};
 
+/// Request handling and matching allocate many small, short-lived objects across threads;
+/// mimalloc serves those with less contention and fragmentation than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "marketref",

@@ -90,7 +90,7 @@ impl OpContext<'_> {
     /// The body as its Rust type. The schema already accepted it, so a failure here means the
     /// type and its schema disagree; it is still answered as the operation's invalid request.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_value(self.body.clone()).map_err(|error| {
+        T::deserialize(self.body).map_err(|error| {
             let reason = self
                 .operation
                 .invalid_request_reason()

@@ -34,8 +34,9 @@ pub struct BodyError {
     pub keyword: String,
 }
 
-/// Parses and validates the body of an operation that takes one.
-pub(crate) fn body(bound: &BoundOperation, bytes: &[u8]) -> Result<Value, ApiError> {
+/// Validates the body of an operation that takes one. `parsed` is the body as JSON, `None`
+/// when it is not JSON (the request pipeline parses each body once).
+pub(crate) fn body(bound: &BoundOperation, parsed: Option<Value>) -> Result<Value, ApiError> {
     let Some(validator) = &bound.validator else {
         return Ok(Value::Null);
     };
@@ -43,7 +44,7 @@ pub(crate) fn body(bound: &BoundOperation, bytes: &[u8]) -> Result<Value, ApiErr
         .operation
         .invalid_request_reason()
         .unwrap_or(Reason::InternalError);
-    let value: Value = serde_json::from_slice(bytes).map_err(|_| {
+    let value: Value = parsed.ok_or_else(|| {
         ApiError::new(reason).with(
             "errors",
             [BodyError {

@@ -245,9 +245,8 @@ impl<'a> Graph<'a> {
     /// work grows with the number of edges, not with the square of the number of intents.
     pub fn build(intents: &'a [SwapIntent], values: &AssetValues) -> Graph<'a> {
         let mut nodes: Vec<&SwapIntent> = intents.iter().filter(|i| is_matchable(i)).collect();
-        // Stable, so that even duplicate ids (which the store cannot hold) keep one order.
         if !nodes.is_sorted_by(|a, b| a.id.as_bytes() <= b.id.as_bytes()) {
-            nodes.par_sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+            sort_by_id(&mut nodes);
         }
         let offer_values: Vec<Option<f64>> = nodes
             .par_iter()
@@ -635,6 +634,31 @@ impl<'a> OfferIndex<'a> {
         };
         group.map_or(&[], |&group| self.group(group))
     }
+}
+
+/// Sorts intents by id in byte order. Most comparisons are settled by the ids' first 16 bytes
+/// held next to each reference, without reading the ids themselves. Stable, so that even
+/// duplicate ids (which the store cannot hold) keep one order.
+fn sort_by_id(nodes: &mut Vec<&SwapIntent>) {
+    let mut keyed: Vec<(u128, &SwapIntent)> = nodes
+        .par_iter()
+        .map(|intent| (id_prefix(&intent.id), *intent))
+        .collect();
+    keyed.par_sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.id.as_bytes().cmp(b.1.id.as_bytes()))
+    });
+    nodes.clear();
+    nodes.extend(keyed.into_iter().map(|(_, intent)| intent));
+}
+
+/// The first 16 bytes of `id`, zero-padded, as a big-endian number: comparing two of them
+/// orders ids as their bytes do, except that equal prefixes need the full comparison.
+fn id_prefix(id: &str) -> u128 {
+    let mut prefix = [0u8; 16];
+    let bytes = &id.as_bytes()[..id.len().min(16)];
+    prefix[..bytes.len()].copy_from_slice(bytes);
+    u128::from_be_bytes(prefix)
 }
 
 fn next_group(groups: &mut u32) -> u32 {

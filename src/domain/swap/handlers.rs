@@ -127,8 +127,9 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     // 1. Asset values: stored, overlaid by the intents' own hints (in id order), overlaid by
     //    the request's.
     let intents = tx.matchable_intents()?;
+    let stored = tx.asset_values()?;
     let merged = engine::merge_asset_values(
-        tx.asset_values()?,
+        stored.clone(),
         &intents,
         request
             .asset_values_usd
@@ -139,7 +140,19 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     if merged.is_empty() {
         return Err(ApiError::new(Reason::MarketplaceMatchingAssetValuesMissing));
     }
-    tx.put_asset_values(&merged)?;
+    // The whole merged map is the stored map afterwards; writing only what differs from the
+    // stored text (most runs: nothing) leaves the same rows as writing everything.
+    let changed: BTreeMap<String, serde_json::Number> = merged
+        .iter()
+        .filter(|(asset_id, value)| {
+            stored
+                .get(*asset_id)
+                .is_none_or(|old| old.to_string() != value.to_string())
+        })
+        .map(|(asset_id, value)| (asset_id.clone(), value.clone()))
+        .collect();
+    drop(stored);
+    tx.put_asset_values(&changed)?;
 
     // 2 and 3. Expiry, then replacement, of the marketplace's proposals not in use.
     let (mut expired, mut replaced) = (0u64, 0u64);
