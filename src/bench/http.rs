@@ -6,7 +6,8 @@
 //!    with `--values hints` puts each value on its offered asset as `estimated_value_usd`;
 //! 2. creates the intents one `POST /swap-intents` each, over keep-alive connections;
 //! 3. times one `POST /marketplace/matching/runs` end to end;
-//! 4. sends a bounded burst of `GET /healthz` and reports its rate and latencies.
+//! 4. sends a bounded burst of `GET /healthz` (also once before step 1, on the empty store)
+//!    and reports its rate and latencies.
 //!
 //! Every request count and duration is bounded, and the server stops when the bench ends.
 
@@ -86,6 +87,10 @@ pub struct HttpReport {
     pub stored_proposals_count: u64,
     /// A second run right after the first: replaces the first's proposals, values unchanged.
     pub second_run_ms: f64,
+    /// `GET /healthz` on the empty store, before the load.
+    pub healthz_empty_rps: f64,
+    pub healthz_empty_p99_ms: f64,
+    /// `GET /healthz` with the load and the runs stored: its row counts scan every table.
     pub healthz_requests: usize,
     pub healthz_rps: f64,
     pub healthz_p50_ms: f64,
@@ -154,6 +159,15 @@ async fn drive(
     options: &HttpBenchOptions,
 ) -> Result<HttpReport, Error> {
     let mut control = Connection::open(addr).await?;
+    let empty = load_phase(
+        addr,
+        options,
+        options.healthz_requests,
+        StatusCode::OK,
+        |_| Call::get("/healthz"),
+    )
+    .await?;
+    check_statuses(&empty, "GET /healthz")?;
     if options.values == ValueSource::Stored {
         let values: Vec<(&String, &NonNegativeNumber)> = load.asset_values_usd.iter().collect();
         for chunk in values.chunks(VALUES_PER_FIXTURE_REQUEST) {
@@ -232,6 +246,8 @@ async fn drive(
         selected_proposals: stat("selected_proposals"),
         stored_proposals_count: run["stored_proposals_count"].as_u64().unwrap_or_default(),
         second_run_ms: ms(second_elapsed),
+        healthz_empty_rps: empty.per_second().round(),
+        healthz_empty_p99_ms: ms(empty.quantile(0.99)),
         healthz_requests: health.sent,
         healthz_rps: health.per_second().round(),
         healthz_p50_ms: ms(health.quantile(0.5)),

@@ -95,7 +95,8 @@ pub fn generate(n: usize, seed: u64) -> MatchingLoad {
     let mut intents = Vec::with_capacity(n);
     for i in 0..n {
         let rank = rank_of[i];
-        let wants_category = rng.below(10) < 3;
+        // A lone intent has no neighbour to want by key: it wants its category.
+        let wants_category = rng.below(10) < 3 || n == 1;
         let any_of: Vec<Value> = if wants_category {
             vec![json!({
                 "type": "category",
@@ -237,6 +238,24 @@ mod tests {
             *"870ec3c39bc79931",
             "the load for (300, 42) changed"
         );
+    }
+
+    #[test]
+    fn every_generated_intent_is_valid_even_for_tiny_loads() {
+        let validator = crate::contracts::schemas::named("SwapIntentCreateRequest")
+            .and_then(|schema| {
+                jsonschema::draft202012::options()
+                    .should_validate_formats(true)
+                    .build(&schema)
+                    .ok()
+            })
+            .unwrap();
+        for n in [1, 2, 3, 60] {
+            for intent in generate(n, 5).intents {
+                let body = serde_json::json!({"intent": intent});
+                assert!(validator.is_valid(&body), "n = {n}: {body}");
+            }
+        }
     }
 
     #[test]
