@@ -181,7 +181,7 @@ fn category_of(rank: usize) -> String {
 
 /// Whole cents as a USD JSON number (`12.5`, `20`).
 fn usd(cents: u64) -> serde_json::Number {
-    if cents % 100 == 0 {
+    if cents.is_multiple_of(100) {
         serde_json::Number::from(cents / 100)
     } else {
         #[allow(clippy::cast_precision_loss)]

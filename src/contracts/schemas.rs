@@ -113,12 +113,12 @@ impl Transform for NoNull {
             if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
                 branches
                     .retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
-                if branches.len() == 1 {
-                    if let Some(Value::Object(only)) = branches.pop() {
-                        object.remove("anyOf");
-                        for (key, value) in only {
-                            object.entry(key).or_insert(value);
-                        }
+                if branches.len() == 1
+                    && let Some(Value::Object(only)) = branches.pop()
+                {
+                    object.remove("anyOf");
+                    for (key, value) in only {
+                        object.entry(key).or_insert(value);
                     }
                 }
             }

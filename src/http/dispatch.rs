@@ -203,19 +203,19 @@ fn execute(
             operation_id: &operation.operation_id,
             key,
         });
-    if let Some(scope) = &scope {
-        if let Some(record) = tx.idempotency_record(scope)? {
-            if record.request_hash != prepared.request_hash {
-                return Err(ApiError::new(Reason::IdempotencyKeyReusePayloadMismatch)
-                    .with("operation_id", &operation.operation_id)
-                    .with("idempotency_key", scope.key));
-            }
-            return Ok(Answer {
-                status: record.status,
-                body: record.body,
-                replayed: true,
-            });
+    if let Some(scope) = &scope
+        && let Some(record) = tx.idempotency_record(scope)?
+    {
+        if record.request_hash != prepared.request_hash {
+            return Err(ApiError::new(Reason::IdempotencyKeyReusePayloadMismatch)
+                .with("operation_id", &operation.operation_id)
+                .with("idempotency_key", scope.key));
         }
+        return Ok(Answer {
+            status: record.status,
+            body: record.body,
+            replayed: true,
+        });
     }
 
     if is_write {

@@ -141,10 +141,10 @@ pub(crate) fn query(
                 if text.is_empty() {
                     return Err(invalid(&name, "min_length"));
                 }
-                if let Some(allowed) = &param.allowed {
-                    if !allowed.contains(&text) {
-                        return Err(invalid(&name, "enum").with("allowed", allowed));
-                    }
+                if let Some(allowed) = &param.allowed
+                    && !allowed.contains(&text)
+                {
+                    return Err(invalid(&name, "enum").with("allowed", allowed));
                 }
                 QueryValue::Text(text)
             }

@@ -189,10 +189,10 @@ impl SqliteTx<'_> {
 
 impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
-        if self.open {
-            if let Err(error) = self.conn.execute_batch("ROLLBACK") {
-                tracing::error!(%error, "rolling back a transaction failed");
-            }
+        if self.open
+            && let Err(error) = self.conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!(%error, "rolling back a transaction failed");
         }
     }
 }
