@@ -80,7 +80,7 @@ enum BenchCommand {
         #[arg(long, value_enum, default_value = "stored")]
         values: ValuesArg,
         /// Keep-alive connections for the intent load and the /healthz burst.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 8)]
         connections: usize,
         #[arg(long, default_value_t = 20_000)]
         healthz_requests: usize,

@@ -57,7 +57,7 @@ impl Default for HttpBenchOptions {
     fn default() -> HttpBenchOptions {
         HttpBenchOptions {
             values: ValueSource::Stored,
-            connections: 16,
+            connections: 8,
             healthz_requests: 20_000,
             time_limit: Duration::from_secs(120),
             db: None,
