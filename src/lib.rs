@@ -15,6 +15,7 @@
 //! - [`domain`]: one folder per marketplace domain, each with the same shape: `types` (the serde
 //!   and schemars boundary), a pure engine or rules module, `store` (its tables), `handlers`.
 //! - [`clock`] and [`json`]: the injectable clock, canonical JSON and hashing.
+//! - [`bench`]: the matching and HTTP benchmarks behind `marketref bench` (`BENCHMARKS.md`).
 //!
 //! # How a request flows
 //!
@@ -26,6 +27,7 @@
 //! the domain handler. A failing handler's writes are rolled back; the response is recorded for
 //! idempotent operations and the transaction commits.
 
+pub mod bench;
 pub mod clock;
 pub mod contracts;
 pub mod domain;

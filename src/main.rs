@@ -15,6 +15,11 @@ use marketref::http::{AppState, RuntimeConfig};
 use marketref::store::SqliteStore;
 use marketref::{Error, ErrorKind};
 
+/// Request handling and matching allocate many small, short-lived objects across threads;
+/// mimalloc serves those with less contention and fragmentation than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "marketref",
@@ -35,6 +40,66 @@ enum Command {
         #[command(subcommand)]
         command: ContractsCommand,
     },
+    /// Measure the matching engine and the runtime (see BENCHMARKS.md); prints one JSON line.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The engine over a synthetic or given load, as a matching run calls it, without HTTP or
+    /// a store.
+    Matching {
+        /// Generate the seeded synthetic load of this many intents (spec section 10).
+        #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+        intents: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Read a `{asset_values_usd, intents}` file instead.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Worker threads (default: one per core). The answer is the same for any number.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Full proposals to build, as a run with this `max_proposals` does (a run's default
+        /// is 50; the engine's own contract, all of them, is any number above the selected).
+        #[arg(long, default_value_t = marketref::bench::matching::DEFAULT_KEEP)]
+        max_proposals: usize,
+    },
+    /// The runtime over loopback HTTP on a temporary store: create the intents, time a
+    /// matching run end to end, then a bounded burst of GET /healthz.
+    Http {
+        #[arg(long)]
+        intents: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where asset values come from: stored before the run, or price hints on the intents
+        /// that the run derives and stores.
+        #[arg(long, value_enum, default_value = "stored")]
+        values: ValuesArg,
+        /// Keep-alive connections for the intent load and the /healthz burst.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        #[arg(long, default_value_t = 20_000)]
+        healthz_requests: usize,
+        /// Upper bound, in seconds, on each load phase.
+        #[arg(long, default_value_t = 120)]
+        time_limit: u64,
+        /// SQLite file to use instead of a temporary one (kept afterwards).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Write the seeded synthetic load to a file that `bench matching --input` reads.
+    Generate {
+        #[arg(long)]
+        intents: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -53,6 +118,12 @@ struct ServeArgs {
     /// who can reach the port can set. Only behind a gateway that sets them.
     #[arg(long)]
     allow_remote: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ValuesArg {
+    Stored,
+    Hints,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +154,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Contracts { command } => contracts(command),
+        Command::Bench { command } => bench(command),
     };
     match result {
         Ok(code) => code,
@@ -159,6 +231,62 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    use marketref::bench::{self, LoadSource};
+    match command {
+        BenchCommand::Matching {
+            intents,
+            seed,
+            input,
+            threads,
+            max_proposals,
+        } => {
+            let source = match (intents, input) {
+                (_, Some(path)) => LoadSource::File(path),
+                (Some(intents), None) => LoadSource::Synthetic { intents, seed },
+                (None, None) => unreachable!("clap requires --intents or --input"),
+            };
+            let report = bench::with_threads(threads, || {
+                source
+                    .load()
+                    .map(|load| bench::matching::run(&load, max_proposals))
+            })??;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        BenchCommand::Http {
+            intents,
+            seed,
+            values,
+            connections,
+            healthz_requests,
+            time_limit,
+            db,
+        } => {
+            let options = bench::http::HttpBenchOptions {
+                values: match values {
+                    ValuesArg::Stored => bench::http::ValueSource::Stored,
+                    ValuesArg::Hints => bench::http::ValueSource::Hints,
+                },
+                connections,
+                healthz_requests,
+                time_limit: std::time::Duration::from_secs(time_limit),
+                db,
+            };
+            let load = bench::synthetic::generate(intents, seed);
+            let report = bench::http::run(&load, &options)?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        BenchCommand::Generate { intents, seed, out } => {
+            bench::write_load(&bench::synthetic::generate(intents, seed), &out)?;
+            println!(
+                "{}",
+                serde_json::json!({"intents": intents, "seed": seed, "out": out})
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {

@@ -90,7 +90,7 @@ pub async fn dispatch(
             let state = state.clone();
             let correlation_id = correlation_id.clone();
             tokio::task::spawn_blocking(move || {
-                execute(&state, index, &path_params, &prepared, &correlation_id)
+                execute(&state, index, &path_params, prepared, &correlation_id)
             })
             .await
             .unwrap_or_else(|join_error| {
@@ -114,6 +114,9 @@ struct Prepared {
     idempotency_key: Option<String>,
     request_hash: String,
     body: Bytes,
+    /// The body as JSON, parsed once for the fingerprint and the validation; `None` when it
+    /// is not JSON.
+    parsed_body: Option<serde_json::Value>,
 }
 
 async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Prepared, ApiError> {
@@ -132,8 +135,17 @@ async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Pre
     } else {
         Bytes::new()
     };
-    let request_hash =
-        idempotency::request_hash(operation.method.as_str(), parts.uri.path(), &body);
+    let parsed_body = if operation.request_schema.is_some() {
+        validation::parse(&body)
+    } else {
+        None
+    };
+    let request_hash = idempotency::request_hash_parsed(
+        operation.method.as_str(),
+        parts.uri.path(),
+        &body,
+        parsed_body.as_ref(),
+    );
     Ok(Prepared {
         caller,
         request_clock,
@@ -141,6 +153,7 @@ async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Pre
         idempotency_key,
         request_hash,
         body,
+        parsed_body,
     })
 }
 
@@ -175,13 +188,17 @@ fn execute(
     state: &AppState,
     index: usize,
     path_params: &BTreeMap<String, String>,
-    prepared: &Prepared,
+    mut prepared: Prepared,
     correlation_id: &str,
 ) -> Result<Answer, ApiError> {
     let runtime = state.runtime();
     let bound = &runtime.operations[index];
     let operation = &bound.operation;
     let is_write = !operation.method.is_read();
+    // Validation reads only the body, so it runs before the transaction, outside the single
+    // writer's turn; its outcome is used only where the contract puts it, after the replay
+    // check.
+    let validated = validation::body(bound, &prepared.body, prepared.parsed_body.take());
     let mut tx = if is_write {
         runtime.store.write()?
     } else {
@@ -220,7 +237,7 @@ fn execute(
     if is_write {
         tx.savepoint()?;
     }
-    let outcome = validation::body(bound, &prepared.body).and_then(|body| {
+    let outcome = validated.and_then(|body| {
         let context = OpContext {
             operation,
             caller: prepared.caller.as_ref(),

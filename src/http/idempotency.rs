@@ -34,14 +34,26 @@ pub fn key(headers: &HeaderMap) -> Result<String, ApiError> {
 /// parses, its raw bytes when it does not. Key order and white space in the body therefore do
 /// not change the fingerprint; the same key on another path (another intent to cancel) does.
 pub fn request_hash(method: &str, path: &str, body: &[u8]) -> String {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
+    request_hash_parsed(method, path, body, parsed.as_ref())
+}
+
+/// [`request_hash`] of a body already parsed (`parsed` is `body` as JSON, `None` when it is
+/// not JSON), so that a request's body is parsed once.
+pub(crate) fn request_hash_parsed(
+    method: &str,
+    path: &str,
+    body: &[u8],
+    parsed: Option<&serde_json::Value>,
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(method.as_bytes());
     hasher.update(b" ");
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => hasher.update(canonical(&value).as_bytes()),
-        Err(_) => hasher.update(body),
+    match parsed {
+        Some(value) => hasher.update(canonical(value).as_bytes()),
+        None => hasher.update(body),
     }
     hex::encode(hasher.finalize())
 }

@@ -91,7 +91,7 @@ impl OpContext<'_> {
     /// the schema cannot say (an integer written `5.0`); it is answered like a schema failure
     /// of the field it names.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_path_to_error::deserialize(self.body.clone()).map_err(|error| {
+        serde_path_to_error::deserialize(self.body).map_err(|error| {
             let mut pointer = String::new();
             for segment in error.path().iter() {
                 let token = match segment {

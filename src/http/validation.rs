@@ -34,31 +34,34 @@ pub struct BodyError {
     pub keyword: String,
 }
 
-/// Parses and validates the body of an operation that takes one.
-pub(crate) fn body(bound: &BoundOperation, bytes: &[u8]) -> Result<Value, ApiError> {
+/// The body as JSON, parsed once per request (for the idempotency fingerprint and for
+/// validation). No body at all reads as `{}`, so that `curl -X POST` of an operation whose
+/// fields are all optional just works. `None` when it is not JSON.
+pub(crate) fn parse(bytes: &[u8]) -> Option<Value> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Some(Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_slice(bytes).ok()
+}
+
+/// Validates the body of an operation that takes one: `parsed` is [`parse`] of `bytes`.
+pub(crate) fn body(
+    bound: &BoundOperation,
+    bytes: &[u8],
+    parsed: Option<Value>,
+) -> Result<Value, ApiError> {
     let Some(validator) = &bound.validator else {
         return Ok(Value::Null);
     };
-    // No body at all reads as `{}`: `curl -X POST` of an operation whose fields are all
-    // optional just works.
-    let empty = bytes.iter().all(u8::is_ascii_whitespace);
-    let parsed = if empty {
-        Ok(Value::Object(serde_json::Map::new()))
-    } else {
-        serde_json::from_slice(bytes)
-    };
-    let value: Value = match parsed {
-        Ok(value) => value,
-        Err(_) => {
-            // `NaN` and `Infinity` are not JSON, but clients send them; name their fields.
-            let errors = non_finite_numbers(bytes).unwrap_or_else(|| {
-                vec![BodyError {
-                    instance_path: String::new(),
-                    keyword: "json_parse".to_owned(),
-                }]
-            });
-            return Err(invalid_body(&bound.operation, errors));
-        }
+    let Some(value) = parsed else {
+        // `NaN` and `Infinity` are not JSON, but clients send them; name their fields.
+        let errors = non_finite_numbers(bytes).unwrap_or_else(|| {
+            vec![BodyError {
+                instance_path: String::new(),
+                keyword: "json_parse".to_owned(),
+            }]
+        });
+        return Err(invalid_body(&bound.operation, errors));
     };
     let errors = schema_errors(validator, &value);
     if errors.is_empty() {

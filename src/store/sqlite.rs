@@ -49,6 +49,9 @@ const TABLES: &[(&str, &str)] = &[
     ("swap_intents", "id"),
 ];
 
+/// WAL pages between automatic checkpoints.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 /// Readers kept open between requests.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -68,6 +71,14 @@ impl SqliteStore {
         writer
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| StoreError::new("enabling WAL", e))?;
+        // A checkpoint syncs the WAL and the database inside the commit that triggers it,
+        // while every other write waits. At SQLite's default of 1,000 pages that was every
+        // ~140 single-intent commits; 10,000 pages (~40 MB of WAL) syncs ten times less often
+        // and writes back once a page that several commits touched. Durability is unchanged:
+        // a commit is in the WAL either way.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+            .map_err(|e| StoreError::new("setting the WAL checkpoint interval", e))?;
         migrate(&writer)?;
         Ok(SqliteStore {
             path: path.to_owned(),

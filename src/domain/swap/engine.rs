@@ -4,9 +4,14 @@
 //! The phases are public so that the benchmark can time each one:
 //! [`Graph::build`] (indexed, never all-pairs), [`Graph::cycles`], [`Graph::candidates`],
 //! [`select_greedy`], then [`Graph::proposal`] for the few that are kept.
+//!
+//! The graph build, the cycle search, the scoring and the proposal build run on rayon's pool,
+//! split by node (or by cycle) into chunks whose results are joined in chunk order, and the
+//! ranking is a total order; so the answer is the same byte for byte on any number of threads.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::domain::ActorType;
@@ -19,6 +24,10 @@ use super::types::{
 
 /// The instant used when no participant has an expiry.
 const NO_EXPIRY: &str = "1970-01-01T00:00:00.000Z";
+
+/// Nodes (or cycles) per parallel task: enough work to outweigh a task's scheduling, small
+/// enough to balance two to a few dozen cores.
+const CHUNK: usize = 2048;
 
 /// Asset values in USD by bare `asset_id`.
 pub type AssetValues = HashMap<String, f64>;
@@ -34,6 +43,9 @@ pub struct Graph<'a> {
     /// `targets[offsets[a]..offsets[a + 1]]`, ascending.
     offsets: Vec<usize>,
     targets: Vec<u32>,
+    /// In-edges, the same way: node `a`'s sources are `sources[in_offsets[a]..in_offsets[a + 1]]`.
+    in_offsets: Vec<usize>,
+    sources: Vec<u32>,
     edges_skipped_missing_value: u64,
 }
 
@@ -66,11 +78,14 @@ impl Candidate {
         format!("cycle_{}", String::from_utf8_lossy(&self.id_hex))
     }
 
-    /// Score descending, then id ascending: the contract's order.
+    /// Score descending, then id ascending: the contract's order. Two cycles whose ids share
+    /// their 12 hex digits (a 48-bit prefix collision, rare but possible in millions) are then
+    /// ordered by their nodes, so that the order is total and the sort needs no stability.
     fn order(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
         b.confidence_score
             .total_cmp(&a.confidence_score)
             .then_with(|| a.id_hex.cmp(&b.id_hex))
+            .then_with(|| a.cycle.nodes().cmp(b.cycle.nodes()))
     }
 }
 
@@ -100,32 +115,71 @@ pub struct ProposalDraft {
 pub struct MatchOutcome {
     pub stats: RunStats,
     pub diagnostics: RunDiagnostics,
-    /// Selected proposals in engine order (before any `max_proposals` cut).
+    /// Ids of every selected proposal, in engine order.
+    pub selected_ids: Vec<String>,
+    /// Selected proposals in engine order: all of them from [`run`], the first
+    /// `keep` from [`run_observed`].
     pub selected: Vec<ProposalDraft>,
+}
+
+/// A phase of the engine that has just finished, reported to [`run_observed`]'s observer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// [`Graph::build`].
+    Graph,
+    /// [`Graph::cycles`].
+    Cycles,
+    /// [`Graph::candidates`]: scored, hashed and ranked.
+    Candidates,
+    /// [`select_greedy`] and the proposals of the selected candidates.
+    Select,
 }
 
 /// Runs the whole engine over any intents: only active user intents take part.
 pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
+    run_observed(intents, values, usize::MAX, &mut |_| {})
+}
+
+/// [`run`], building the full proposal of only the first `keep` selected ones (a run stores no
+/// more than its `max_proposals`; every count still covers all of them), and telling
+/// `observer` as each phase ends. The benchmark reads its clock there; the engine never does.
+pub fn run_observed(
+    intents: &[SwapIntent],
+    values: &AssetValues,
+    keep: usize,
+    observer: &mut dyn FnMut(Phase),
+) -> MatchOutcome {
     let graph = Graph::build(intents, values);
+    observer(Phase::Graph);
     let cycles = graph.cycles();
+    observer(Phase::Cycles);
     let candidates = graph.candidates(&cycles);
+    let candidate_cycles = cycles.len() as u64;
+    drop(cycles);
+    observer(Phase::Candidates);
     let picked = select_greedy(graph.node_count(), &candidates.ranked);
-    let selected: Vec<ProposalDraft> = picked
+    let selected_ids: Vec<String> = picked
         .iter()
+        .map(|&index| candidates.ranked[index].id())
+        .collect();
+    let selected: Vec<ProposalDraft> = picked[..picked.len().min(keep)]
+        .par_iter()
         .map(|&index| graph.proposal(&candidates.ranked[index]))
         .collect();
+    observer(Phase::Select);
     MatchOutcome {
         stats: RunStats {
             intents_active: graph.node_count() as u64,
             edges: graph.edge_count() as u64,
-            candidate_cycles: cycles.len() as u64,
+            candidate_cycles,
             candidate_proposals: candidates.ranked.len() as u64,
-            selected_proposals: selected.len() as u64,
+            selected_proposals: picked.len() as u64,
         },
         diagnostics: RunDiagnostics {
             edges_skipped_missing_value: graph.edges_skipped_missing_value,
             cycles_dropped_max_length: candidates.cycles_dropped_max_length,
         },
+        selected_ids,
         selected,
     }
 }
@@ -133,6 +187,49 @@ pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
 /// Whether an intent takes part in matching: active, and owned by a user.
 pub fn is_matchable(intent: &SwapIntent) -> bool {
     intent.status == IntentStatus::Active && intent.actor.kind == ActorType::User
+}
+
+/// The asset values of a matching run (spec section 5 step 1): `stored`, overlaid by the price
+/// hints of the matchable intents' offered assets (intents in id order), overlaid by
+/// `requested`. Numbers keep their JSON form.
+pub fn merge_asset_values(
+    stored: BTreeMap<String, serde_json::Number>,
+    intents: &[SwapIntent],
+    requested: impl IntoIterator<Item = (String, serde_json::Number)>,
+) -> BTreeMap<String, serde_json::Number> {
+    let mut merged = stored;
+    // Only intents with a hint need their id order; most loads have few or none.
+    let mut hints: Vec<(&str, &str, serde_json::Number)> = intents
+        .iter()
+        .filter(|intent| is_matchable(intent))
+        .flat_map(|intent| {
+            intent.offer.iter().filter_map(|asset| {
+                Some((
+                    intent.id.as_str(),
+                    asset.asset_id.as_str(),
+                    asset.value_hint()?,
+                ))
+            })
+        })
+        .collect();
+    // Stable: one intent's assets keep their offer order.
+    hints.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (_, asset_id, value) in hints {
+        merged.insert(asset_id.to_owned(), value);
+    }
+    merged.extend(requested);
+    merged
+}
+
+/// Asset values as the engine reads them.
+pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
+    let mut engine = AssetValues::with_capacity(values.len());
+    engine.extend(
+        values
+            .iter()
+            .filter_map(|(asset_id, value)| Some((asset_id.clone(), value.as_f64()?))),
+    );
+    engine
 }
 
 /// Total USD value of an offer, or `None` when any asset has no known value.
@@ -148,69 +245,67 @@ impl<'a> Graph<'a> {
     /// work grows with the number of edges, not with the square of the number of intents.
     pub fn build(intents: &'a [SwapIntent], values: &AssetValues) -> Graph<'a> {
         let mut nodes: Vec<&SwapIntent> = intents.iter().filter(|i| is_matchable(i)).collect();
-        nodes.sort_unstable_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+        if !nodes.is_sorted_by(|a, b| a.id.as_bytes() <= b.id.as_bytes()) {
+            sort_by_id(&mut nodes);
+        }
         let offer_values: Vec<Option<f64>> = nodes
-            .iter()
+            .par_iter()
             .map(|i| offer_value(&i.offer, values))
             .collect();
+        let offers = OfferIndex::build(&nodes);
 
-        // Offering nodes per asset key and per category, each list ascending and deduplicated
-        // because nodes are visited in order.
-        let mut by_asset: HashMap<(Platform, &str), Vec<u32>> = HashMap::new();
-        let mut by_category: HashMap<&str, Vec<u32>> = HashMap::new();
-        for (node, intent) in nodes.iter().enumerate() {
-            let node = node_id(node);
-            for asset in &intent.offer {
-                push_once(
-                    by_asset
-                        .entry((asset.platform, &asset.asset_id))
-                        .or_default(),
-                    node,
-                );
-                if let Some(category) = asset.category() {
-                    push_once(by_category.entry(category).or_default(), node);
+        let chunks: Vec<EdgeChunk> = nodes
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(chunk, members)| {
+                let first = chunk * CHUNK;
+                let mut out = EdgeChunk::default();
+                let mut wanted: Vec<u32> = Vec::new();
+                for (offset, intent) in members.iter().enumerate() {
+                    let a = first + offset;
+                    wanted.clear();
+                    for clause in &intent.want_spec.any_of {
+                        wanted.extend_from_slice(offers.offering(clause));
+                    }
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    let band = &intent.value_band;
+                    let (min, max) = (band.min_usd.as_f64(), band.max_usd.as_f64());
+                    for &b in &wanted {
+                        if b as usize == a {
+                            continue;
+                        }
+                        match offer_values[b as usize] {
+                            None => out.skipped += 1,
+                            Some(v) if min <= v && v <= max => out.targets.push(b),
+                            Some(_) => {}
+                        }
+                    }
+                    out.ends.push(out.targets.len());
                 }
-            }
-        }
+                out
+            })
+            .collect();
 
         let mut offsets = Vec::with_capacity(nodes.len() + 1);
-        let mut targets = Vec::new();
-        let mut edges_skipped_missing_value = 0;
-        let mut wanted: Vec<u32> = Vec::new();
         offsets.push(0);
-        for (a, intent) in nodes.iter().enumerate() {
-            wanted.clear();
-            for clause in &intent.want_spec.any_of {
-                let offering = match clause {
-                    WantClause::SpecificAsset { asset_key, .. } => {
-                        parse_asset_key(asset_key).and_then(|key| by_asset.get(&key))
-                    }
-                    WantClause::Category { category, .. } => by_category.get(category.as_str()),
-                };
-                wanted.extend(offering.into_iter().flatten());
-            }
-            wanted.sort_unstable();
-            wanted.dedup();
-            let band = &intent.value_band;
-            let (min, max) = (band.min_usd.as_f64(), band.max_usd.as_f64());
-            for &b in &wanted {
-                if b as usize == a {
-                    continue;
-                }
-                match offer_values[b as usize] {
-                    None => edges_skipped_missing_value += 1,
-                    Some(v) if min <= v && v <= max => targets.push(b),
-                    Some(_) => {}
-                }
-            }
-            offsets.push(targets.len());
+        let mut targets = Vec::with_capacity(chunks.iter().map(|c| c.targets.len()).sum());
+        let mut edges_skipped_missing_value = 0;
+        for chunk in chunks {
+            let base = targets.len();
+            offsets.extend(chunk.ends.iter().map(|end| base + end));
+            targets.extend_from_slice(&chunk.targets);
+            edges_skipped_missing_value += chunk.skipped;
         }
+        let (in_offsets, sources) = reverse(nodes.len(), &offsets, &targets);
 
         Graph {
             intents: nodes,
             offer_values,
             offsets,
             targets,
+            in_offsets,
+            sources,
             edges_skipped_missing_value,
         }
     }
@@ -232,48 +327,79 @@ impl<'a> Graph<'a> {
         &self.targets[self.offsets[node]..self.offsets[node + 1]]
     }
 
-    fn has_edge(&self, from: u32, to: u32) -> bool {
-        self.out(from).binary_search(&to).is_ok()
+    fn sources_of(&self, node: u32) -> &[u32] {
+        let node = node as usize;
+        &self.sources[self.in_offsets[node]..self.in_offsets[node + 1]]
     }
 
-    /// All directed simple cycles of length 2 and 3, each once, starting at its smallest node.
+    /// All directed simple cycles of length 2 and 3, each once, starting at its smallest node,
+    /// ordered by start node, then by the out-edge order of the second and third.
     pub fn cycles(&self) -> Vec<Cycle> {
-        let mut cycles = Vec::new();
-        for a in 0..node_id(self.node_count()) {
-            for &b in self.out(a) {
-                if b <= a {
-                    continue;
-                }
-                if self.has_edge(b, a) {
-                    cycles.push(Cycle {
-                        nodes: [a, b, 0],
-                        len: 2,
-                    });
-                }
-                for &c in self.out(b) {
-                    if c > a && c != b && self.has_edge(c, a) {
-                        cycles.push(Cycle {
-                            nodes: [a, b, c],
-                            len: 3,
-                        });
+        let n = self.node_count();
+        let chunks: Vec<Vec<Cycle>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            // `closes[c] == a + 1` marks an edge c -> a back to the current start `a`: one
+            // array write per in-edge instead of a search per candidate. Marks are unique per
+            // start, so a worker reuses its array across chunks.
+            .map_init(
+                || vec![0u32; n],
+                |closes, chunk| {
+                    let mut cycles = Vec::new();
+                    for a in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
+                        let a = node_id(a);
+                        let mark = a + 1;
+                        for &c in self.sources_of(a) {
+                            closes[c as usize] = mark;
+                        }
+                        for &b in self.out(a) {
+                            if b <= a {
+                                continue;
+                            }
+                            if closes[b as usize] == mark {
+                                cycles.push(Cycle {
+                                    nodes: [a, b, 0],
+                                    len: 2,
+                                });
+                            }
+                            for &c in self.out(b) {
+                                if c > a && c != b && closes[c as usize] == mark {
+                                    cycles.push(Cycle {
+                                        nodes: [a, b, c],
+                                        len: 3,
+                                    });
+                                }
+                            }
+                        }
                     }
-                }
-            }
-        }
-        cycles
+                    cycles
+                },
+            )
+            .collect();
+        chunks.concat()
     }
 
     /// Scores every cycle that all its participants accept and ranks them.
     pub fn candidates(&self, cycles: &[Cycle]) -> Candidates {
-        let mut ranked = Vec::with_capacity(cycles.len());
-        let mut cycles_dropped_max_length = 0;
-        for cycle in cycles {
-            match self.candidate(*cycle) {
-                Some(candidate) => ranked.push(candidate),
-                None => cycles_dropped_max_length += 1,
-            }
+        let chunks: Vec<(Vec<Candidate>, u64)> = cycles
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut ranked = Vec::with_capacity(chunk.len());
+                let mut dropped = 0;
+                for cycle in chunk {
+                    match self.candidate(*cycle) {
+                        Some(candidate) => ranked.push(candidate),
+                        None => dropped += 1,
+                    }
+                }
+                (ranked, dropped)
+            })
+            .collect();
+        let cycles_dropped_max_length = chunks.iter().map(|(_, dropped)| dropped).sum();
+        let mut ranked = Vec::with_capacity(chunks.iter().map(|(c, _)| c.len()).sum());
+        for (chunk, _) in chunks {
+            ranked.extend_from_slice(&chunk);
         }
-        ranked.sort_unstable_by(Candidate::order);
+        ranked.par_sort_unstable_by(Candidate::order);
         Candidates {
             ranked,
             cycles_dropped_max_length,
@@ -417,14 +543,153 @@ pub fn select_greedy(node_count: usize, ranked: &[Candidate]) -> Vec<usize> {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn node_id(index: usize) -> u32 {
-    u32::try_from(index).expect("more than 4 billion intents in one run")
+/// The out-edges of one chunk of nodes, before they are joined.
+#[derive(Default)]
+struct EdgeChunk {
+    targets: Vec<u32>,
+    /// Per node of the chunk, the end of its targets in `targets`.
+    ends: Vec<usize>,
+    skipped: u64,
 }
 
-fn push_once(list: &mut Vec<u32>, node: u32) {
-    if list.last() != Some(&node) {
-        list.push(node);
+/// Offering nodes per asset key and per category, as compressed rows: each group's nodes are
+/// ascending and distinct. One map entry per distinct key, no list per key.
+struct OfferIndex<'a> {
+    by_asset: HashMap<(Platform, &'a str), u32>,
+    by_category: HashMap<&'a str, u32>,
+    /// Group `g`'s nodes are `members[starts[g]..starts[g + 1]]`.
+    starts: Vec<usize>,
+    members: Vec<u32>,
+}
+
+impl<'a> OfferIndex<'a> {
+    fn build(nodes: &[&'a SwapIntent]) -> OfferIndex<'a> {
+        let offered: usize = nodes.iter().map(|intent| intent.offer.len()).sum();
+        let mut by_asset = HashMap::with_capacity(offered);
+        let mut by_category = HashMap::new();
+        // (group, node) in node order; a node offering one key twice is listed twice here
+        // and once in its group.
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(offered * 2);
+        let mut groups = 0u32;
+        for (node, intent) in nodes.iter().enumerate() {
+            let node = node_id(node);
+            for asset in &intent.offer {
+                let group = *by_asset
+                    .entry((asset.platform, asset.asset_id.as_str()))
+                    .or_insert_with(|| next_group(&mut groups));
+                pairs.push((group, node));
+                if let Some(category) = asset.category() {
+                    let group = *by_category
+                        .entry(category)
+                        .or_insert_with(|| next_group(&mut groups));
+                    pairs.push((group, node));
+                }
+            }
+        }
+        let mut starts = vec![0usize; groups as usize + 1];
+        for &(group, _) in &pairs {
+            starts[group as usize + 1] += 1;
+        }
+        for g in 0..groups as usize {
+            starts[g + 1] += starts[g];
+        }
+        let mut fill = starts.clone();
+        let mut members = vec![0u32; pairs.len()];
+        for (group, node) in pairs {
+            let group = group as usize;
+            if fill[group] > starts[group] && members[fill[group] - 1] == node {
+                continue;
+            }
+            members[fill[group]] = node;
+            fill[group] += 1;
+        }
+        // Compact away the slots that duplicates left empty.
+        let mut compact = Vec::with_capacity(members.len());
+        let mut compact_starts = Vec::with_capacity(starts.len());
+        compact_starts.push(0);
+        for g in 0..groups as usize {
+            compact.extend_from_slice(&members[starts[g]..fill[g]]);
+            compact_starts.push(compact.len());
+        }
+        OfferIndex {
+            by_asset,
+            by_category,
+            starts: compact_starts,
+            members: compact,
+        }
     }
+
+    fn group(&self, group: u32) -> &[u32] {
+        let group = group as usize;
+        &self.members[self.starts[group]..self.starts[group + 1]]
+    }
+
+    /// The nodes whose offer meets `clause`, ascending.
+    fn offering(&self, clause: &WantClause) -> &[u32] {
+        let group = match clause {
+            WantClause::SpecificAsset { asset_key, .. } => {
+                parse_asset_key(asset_key).and_then(|key| self.by_asset.get(&key))
+            }
+            WantClause::Category { category, .. } => self.by_category.get(category.as_str()),
+        };
+        group.map_or(&[], |&group| self.group(group))
+    }
+}
+
+/// Sorts intents by id in byte order. Most comparisons are settled by the ids' first 16 bytes
+/// held next to each reference, without reading the ids themselves. Stable, so that even
+/// duplicate ids (which the store cannot hold) keep one order.
+fn sort_by_id(nodes: &mut Vec<&SwapIntent>) {
+    let mut keyed: Vec<(u128, &SwapIntent)> = nodes
+        .par_iter()
+        .map(|intent| (id_prefix(&intent.id), *intent))
+        .collect();
+    keyed.par_sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.id.as_bytes().cmp(b.1.id.as_bytes()))
+    });
+    nodes.clear();
+    nodes.extend(keyed.into_iter().map(|(_, intent)| intent));
+}
+
+/// The first 16 bytes of `id`, zero-padded, as a big-endian number: comparing two of them
+/// orders ids as their bytes do, except that equal prefixes need the full comparison.
+fn id_prefix(id: &str) -> u128 {
+    let mut prefix = [0u8; 16];
+    let bytes = &id.as_bytes()[..id.len().min(16)];
+    prefix[..bytes.len()].copy_from_slice(bytes);
+    u128::from_be_bytes(prefix)
+}
+
+fn next_group(groups: &mut u32) -> u32 {
+    let group = *groups;
+    *groups += 1;
+    group
+}
+
+/// The in-edge rows of a graph given by its out-edge rows; each row ascending, because
+/// sources are visited in order.
+fn reverse(n: usize, offsets: &[usize], targets: &[u32]) -> (Vec<usize>, Vec<u32>) {
+    let mut in_offsets = vec![0usize; n + 1];
+    for &b in targets {
+        in_offsets[b as usize + 1] += 1;
+    }
+    for node in 0..n {
+        in_offsets[node + 1] += in_offsets[node];
+    }
+    let mut fill = in_offsets.clone();
+    let mut sources = vec![0u32; targets.len()];
+    for a in 0..n {
+        for &b in &targets[offsets[a]..offsets[a + 1]] {
+            sources[fill[b as usize]] = node_id(a);
+            fill[b as usize] += 1;
+        }
+    }
+    (in_offsets, sources)
+}
+
+fn node_id(index: usize) -> u32 {
+    u32::try_from(index).expect("more than 4 billion intents in one run")
 }
 
 /// Splits `steam:assetA` into its platform and bare asset id.

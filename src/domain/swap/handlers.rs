@@ -127,21 +127,32 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     // 1. Asset values: stored, overlaid by the intents' own hints (in id order), overlaid by
     //    the request's.
     let intents = tx.matchable_intents()?;
-    let mut merged = tx.asset_values()?;
-    for intent in &intents {
-        for asset in &intent.offer {
-            if let Some(value) = asset.value_hint() {
-                merged.insert(asset.asset_id.clone(), value);
-            }
-        }
-    }
-    for (asset_id, value) in request.asset_values_usd.unwrap_or_default() {
-        merged.insert(asset_id, value.0);
-    }
+    let stored = tx.asset_values()?;
+    let merged = engine::merge_asset_values(
+        stored.clone(),
+        &intents,
+        request
+            .asset_values_usd
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(asset_id, value)| (asset_id, value.0)),
+    );
     if merged.is_empty() {
         return Err(ApiError::new(Reason::MarketplaceMatchingAssetValuesMissing));
     }
-    tx.put_asset_values(&merged)?;
+    // The whole merged map is the stored map afterwards; writing only what differs from the
+    // stored text (most runs: nothing) leaves the same rows as writing everything.
+    let changed: BTreeMap<String, serde_json::Number> = merged
+        .iter()
+        .filter(|(asset_id, value)| {
+            stored
+                .get(*asset_id)
+                .is_none_or(|old| old.to_string() != value.to_string())
+        })
+        .map(|(asset_id, value)| (asset_id.clone(), value.clone()))
+        .collect();
+    drop(stored);
+    tx.put_asset_values(&changed)?;
 
     // 2 and 3. Expiry, then replacement, of the marketplace's proposals not in use.
     let (mut expired, mut replaced) = (0u64, 0u64);
@@ -163,12 +174,10 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     }
 
     // 4. The engine.
-    let outcome = engine::run(&intents, &engine_values(&merged));
-    let kept: Vec<_> = outcome
-        .selected
-        .into_iter()
-        .take(usize::try_from(max_proposals).unwrap_or(usize::MAX))
-        .collect();
+    // Only the kept proposals are built in full; the counts cover every selected one.
+    let keep = usize::try_from(max_proposals).unwrap_or(usize::MAX);
+    let outcome = engine::run_observed(&intents, &engine_values(&merged), keep, &mut |_| {});
+    let kept = outcome.selected;
 
     // 5. The run id, allocated only now: a run that failed above consumed none.
     let seq = tx.next_counter(RUN_COUNTER)?;
@@ -283,8 +292,5 @@ fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 
 /// Asset values as the engine reads them.
 pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
-    values
-        .iter()
-        .filter_map(|(asset_id, value)| Some((asset_id.clone(), value.as_f64()?)))
-        .collect()
+    engine::engine_values(values)
 }

@@ -163,15 +163,10 @@ pub fn select(
             value: crate::json::JsNumber(crate::json::round_to(value, decimals)),
             upper_bound: crate::json::JsNumber(crate::json::round_to(upper_bound, 4)),
             gap: crate::json::JsNumber(crate::json::round_to(gap.max(0.0), 6)),
-            proven_optimal: proven && strategy == Strategy::Optimal
-                || proven && picked_equals(&greedy, items, objective, value),
+            proven_optimal: proven,
             solve_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         },
     }
-}
-
-fn picked_equals(greedy: &[usize], items: &[Item], objective: Objective, best: f64) -> bool {
-    (primary_value(items, greedy, objective) - best).abs() < 1e-9
 }
 
 /// The objective's value of a selection.
@@ -359,13 +354,13 @@ impl Component {
         if strategy == Strategy::Optimal {
             self.improve(&mut best, &mut work);
             best_weight = self.weight_of(&best);
-            if self.len() <= EXACT_LIMIT {
-                if let Some(exact) = self.branch_and_bound(best_weight) {
-                    if self.weight_of(&exact) > best_weight {
-                        best = exact;
-                    }
-                    proven = true;
+            if self.len() <= EXACT_LIMIT
+                && let Some(exact) = self.branch_and_bound(best_weight)
+            {
+                if self.weight_of(&exact) > best_weight {
+                    best = exact;
                 }
+                proven = true;
             }
         } else if self.len() <= EXACT_LIMIT {
             proven = self
@@ -424,14 +419,14 @@ impl Component {
             }
             let mut bound: f64 = lambda.iter().sum();
             gradient.iter_mut().for_each(|g| *g = 1.0);
-            for item in 0..self.len() {
+            for (item, slot) in reduced.iter_mut().enumerate() {
                 let cost = self.primary[item]
                     - self
                         .item_nodes(item)
                         .iter()
                         .map(|&n| lambda[n as usize])
                         .sum::<f64>();
-                reduced[item] = cost;
+                *slot = cost;
                 if cost > 0.0 {
                     bound += cost;
                     for &n in self.item_nodes(item) {
@@ -496,7 +491,6 @@ impl Component {
             }
             picked[item] = true;
         }
-        let mut picked = picked;
         self.improve(&mut picked, work);
         picked
     }
@@ -506,11 +500,9 @@ impl Component {
     fn improve(&self, picked: &mut [bool], work: &mut Work) {
         let nodes = self.node_items.len();
         let mut holder = vec![u32::MAX; nodes];
-        for item in 0..self.len() {
-            if picked[item] {
-                for &n in self.item_nodes(item) {
-                    holder[n as usize] = item as u32;
-                }
+        for (item, _) in picked.iter().enumerate().filter(|(_, p)| **p) {
+            for &n in self.item_nodes(item) {
+                holder[n as usize] = item as u32;
             }
         }
         loop {
@@ -770,7 +762,7 @@ mod tests {
             let score = f64::from(5000 + next() % 4000) / 10_000.0;
             items.push(Item::new(&picked, score));
         }
-        items.sort_by(|a, b| b.score.cmp(&a.score));
+        items.sort_by_key(|item| std::cmp::Reverse(item.score));
         items
     }
 

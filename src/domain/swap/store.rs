@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use rusqlite::{OptionalExtension, params};
 
 use crate::domain::ActorRef;
@@ -191,12 +192,26 @@ impl SwapStore for SqliteTx<'_> {
     }
 
     fn matchable_intents(&self) -> Result<Vec<SwapIntent>, StoreError> {
-        self.documents(
-            "SELECT document FROM swap_intents
-             WHERE status = 'active' AND actor_type = 'user' ORDER BY id",
-            [],
-            "reading matchable intents",
-        )
+        // Decoding is most of the cost at scale: read the documents, then decode them on all
+        // cores, in order.
+        const CONTEXT: &str = "reading matchable intents";
+        let mut statement = self
+            .conn()
+            .prepare_cached(
+                "SELECT document FROM swap_intents
+                 WHERE status = 'active' AND actor_type = 'user' ORDER BY id",
+            )
+            .map_err(sql_error(CONTEXT))?;
+        let documents = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sql_error(CONTEXT))?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(sql_error(CONTEXT))?;
+        documents
+            .par_iter()
+            .map(|document| decode::<SwapIntent>(document))
+            .collect::<Result<Vec<SwapIntent>, _>>()
+            .map_err(sql_error(CONTEXT))
     }
 
     fn asset_values(&self) -> Result<BTreeMap<String, serde_json::Number>, StoreError> {

@@ -1,0 +1,344 @@
+//! `marketref bench http`: the runtime as a client sees it. Starts the server in process
+//! ([`AppState`] and [`crate::http::run`] on `127.0.0.1:0`, a temporary SQLite store), then,
+//! over loopback HTTP only:
+//!
+//! 1. stores the load's asset values (`POST /dev/fixtures`, in chunks under the body limit), or
+//!    with `--values hints` puts each value on its offered asset as `estimated_value_usd`;
+//! 2. creates the intents one `POST /swap-intents` each, over keep-alive connections;
+//! 3. times one `POST /marketplace/matching/runs` end to end;
+//! 4. sends a bounded burst of `GET /healthz` (also once before step 1, on the empty store)
+//!    and reports its rate and latencies.
+//!
+//! Every request count and duration is bounded, and the server stops when the bench ends.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::clock::{FixedClock, parse_rfc3339};
+use crate::error::{Error, ErrorKind};
+use crate::http::{AppState, RuntimeConfig};
+use crate::json::NonNegativeNumber;
+use crate::store::SqliteStore;
+
+use super::client::{Call, Connection, LoadOutcome, Reply, load};
+use super::synthetic::MatchingLoad;
+use super::{ms, peak_rss_mb};
+
+/// Where the bench's intents get their values from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueSource {
+    /// Stored before the run, as a pricing feed would have left them.
+    Stored,
+    /// On each offered asset (`estimated_value_usd`): the run derives and stores them.
+    Hints,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpBenchOptions {
+    pub values: ValueSource,
+    /// Keep-alive connections that create intents and call `/healthz`.
+    pub connections: usize,
+    pub healthz_requests: usize,
+    /// Upper bound on each load phase.
+    pub time_limit: Duration,
+    /// SQLite file to use; a temporary directory's when `None`.
+    pub db: Option<PathBuf>,
+}
+
+impl Default for HttpBenchOptions {
+    fn default() -> HttpBenchOptions {
+        HttpBenchOptions {
+            values: ValueSource::Stored,
+            connections: 8,
+            healthz_requests: 20_000,
+            time_limit: Duration::from_secs(120),
+            db: None,
+        }
+    }
+}
+
+/// One line of `bench http` output.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpReport {
+    pub n: usize,
+    pub values: ValueSource,
+    pub connections: usize,
+    /// Creating the intents: wall time, rate, per-request latencies.
+    pub load_ms: f64,
+    pub intents_per_s: f64,
+    pub load_p50_ms: f64,
+    pub load_p99_ms: f64,
+    /// The matching run, from the request's first byte to the response's last.
+    pub run_ms: f64,
+    pub run_id: String,
+    pub active_intents_count: u64,
+    pub edges: u64,
+    pub candidate_cycles: u64,
+    pub candidate_proposals: u64,
+    pub selected_proposals: u64,
+    pub stored_proposals_count: u64,
+    /// A second run right after the first: replaces the first's proposals, values unchanged.
+    pub second_run_ms: f64,
+    /// `GET /healthz` on the empty store, before the load.
+    pub healthz_empty_rps: f64,
+    pub healthz_empty_p99_ms: f64,
+    /// `GET /healthz` with the load and the runs stored: its row counts scan every table.
+    pub healthz_requests: usize,
+    pub healthz_rps: f64,
+    pub healthz_p50_ms: f64,
+    pub healthz_p99_ms: f64,
+    pub healthz_max_ms: f64,
+    pub peak_rss_mb: Option<f64>,
+}
+
+/// The run's clock: fixed, so that two bench runs store the same proposals.
+const RECORDED_AT: &str = "2026-02-28T12:00:00Z";
+/// Asset values per `/dev/fixtures` request: about 30 bytes each, well under the 1 MiB limit.
+const VALUES_PER_FIXTURE_REQUEST: usize = 20_000;
+
+/// Runs the whole HTTP bench over `load`.
+pub fn run(load: &MatchingLoad, options: &HttpBenchOptions) -> Result<HttpReport, Error> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| Error::new(ErrorKind::Io, format!("temporary directory: {e}")))?;
+    let db = options
+        .db
+        .clone()
+        .unwrap_or_else(|| dir.path().join("bench.db"));
+    let store = SqliteStore::open(&db)?;
+    let clock = parse_rfc3339(RECORDED_AT).expect("a valid constant");
+    let state = AppState::new(RuntimeConfig {
+        store: Arc::new(store),
+        clock: Arc::new(FixedClock(clock)),
+        dev: true,
+    })?;
+
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("bench-server")
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Io, format!("starting the server runtime: {e}")))?;
+    let listener = server
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| Error::new(ErrorKind::Io, format!("binding 127.0.0.1:0: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::new(ErrorKind::Io, format!("reading the bound address: {e}")))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = server.spawn(crate::http::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    // The client is a separate single-threaded runtime, as a separate process would be.
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Io, format!("starting the client runtime: {e}")))?;
+    let report = client.block_on(drive(addr, load, options));
+    // Its idle connections would hold the graceful shutdown open.
+    drop(client);
+
+    let _ = stop.send(());
+    let served = server.block_on(serving);
+    drop(dir);
+    let report = report?;
+    served.map_err(|e| Error::new(ErrorKind::Io, format!("server task failed: {e}")))??;
+    Ok(report)
+}
+
+async fn drive(
+    addr: SocketAddr,
+    load: &MatchingLoad,
+    options: &HttpBenchOptions,
+) -> Result<HttpReport, Error> {
+    let mut control = Connection::open(addr).await?;
+    let empty = load_phase(
+        addr,
+        options,
+        options.healthz_requests,
+        StatusCode::OK,
+        |_| Call::get("/healthz"),
+    )
+    .await?;
+    check_statuses(&empty, "GET /healthz")?;
+    if options.values == ValueSource::Stored {
+        let values: Vec<(&String, &NonNegativeNumber)> = load.asset_values_usd.iter().collect();
+        for chunk in values.chunks(VALUES_PER_FIXTURE_REQUEST) {
+            let body = json!({"asset_values_usd": chunk
+                .iter()
+                .map(|(asset_id, value)| ((*asset_id).clone(), Value::Number(value.0.clone())))
+                .collect::<serde_json::Map<String, Value>>()});
+            expect_ok(
+                control
+                    .send(&Call::post("/dev/fixtures", body.to_string()))
+                    .await?,
+                StatusCode::OK,
+                "storing asset values",
+            )?;
+        }
+    }
+
+    let bodies = create_bodies(load, options.values)?;
+    let bodies = Arc::new(bodies);
+    let created = {
+        let bodies = Arc::clone(&bodies);
+        load_phase(
+            addr,
+            options,
+            bodies.len(),
+            StatusCode::CREATED,
+            move |index| {
+                let (actor, body) = &bodies[index];
+                Call::post("/swap-intents", body.clone())
+                    .header("x-actor-type", "user")
+                    .header("x-actor-id", actor.clone())
+                    .header("x-auth-scopes", "swap_intents:write")
+                    .header("idempotency-key", format!("bench-create-{index}"))
+            },
+        )
+        .await?
+    };
+    if created.sent < bodies.len() {
+        return Err(bench_failure(format!(
+            "created {} of {} intents within the time limit of {:?}",
+            created.sent,
+            bodies.len(),
+            options.time_limit
+        )));
+    }
+    check_statuses(&created, "creating intents")?;
+
+    let (run, run_elapsed) = matching_run(&mut control, "bench-run-1").await?;
+    let (_, second_elapsed) = matching_run(&mut control, "bench-run-2").await?;
+
+    let health = load_phase(
+        addr,
+        options,
+        options.healthz_requests,
+        StatusCode::OK,
+        |_| Call::get("/healthz"),
+    )
+    .await?;
+    check_statuses(&health, "GET /healthz")?;
+
+    let stat = |key: &str| run["stats"][key].as_u64().unwrap_or_default();
+    Ok(HttpReport {
+        n: load.intents.len(),
+        values: options.values,
+        connections: options.connections,
+        load_ms: ms(created.elapsed),
+        intents_per_s: created.per_second().round(),
+        load_p50_ms: ms(created.quantile(0.5)),
+        load_p99_ms: ms(created.quantile(0.99)),
+        run_ms: ms(run_elapsed),
+        run_id: run["run_id"].as_str().unwrap_or_default().to_owned(),
+        active_intents_count: run["active_intents_count"].as_u64().unwrap_or_default(),
+        edges: stat("edges"),
+        candidate_cycles: stat("candidate_cycles"),
+        candidate_proposals: stat("candidate_proposals"),
+        selected_proposals: stat("selected_proposals"),
+        stored_proposals_count: run["stored_proposals_count"].as_u64().unwrap_or_default(),
+        second_run_ms: ms(second_elapsed),
+        healthz_empty_rps: empty.per_second().round(),
+        healthz_empty_p99_ms: ms(empty.quantile(0.99)),
+        healthz_requests: health.sent,
+        healthz_rps: health.per_second().round(),
+        healthz_p50_ms: ms(health.quantile(0.5)),
+        healthz_p99_ms: ms(health.quantile(0.99)),
+        healthz_max_ms: ms(health.latencies.last().copied().unwrap_or_default()),
+        peak_rss_mb: peak_rss_mb(),
+    })
+}
+
+/// `(actor id, request body)` of each intent's create, serialized before the clock starts.
+fn create_bodies(load: &MatchingLoad, values: ValueSource) -> Result<Vec<(String, Bytes)>, Error> {
+    load.intents
+        .iter()
+        .map(|intent| {
+            let mut intent = intent.clone();
+            if values == ValueSource::Hints {
+                for asset in &mut intent.offer {
+                    asset.estimated_value_usd = load.asset_values_usd.get(&asset.asset_id).cloned();
+                }
+            }
+            let body = serde_json::to_vec(&json!({"intent": intent}))
+                .map_err(|e| bench_failure(format!("serializing an intent: {e}")))?;
+            Ok((intent.actor.id.clone(), Bytes::from(body)))
+        })
+        .collect()
+}
+
+async fn load_phase<F>(
+    addr: SocketAddr,
+    options: &HttpBenchOptions,
+    count: usize,
+    expect: StatusCode,
+    calls: F,
+) -> Result<LoadOutcome, Error>
+where
+    F: Fn(usize) -> Call + Send + Sync + 'static,
+{
+    load(
+        addr,
+        options.connections,
+        count,
+        options.time_limit,
+        expect,
+        calls,
+    )
+    .await
+}
+
+async fn matching_run(control: &mut Connection, key: &str) -> Result<(Value, Duration), Error> {
+    let call = Call::post(
+        "/marketplace/matching/runs",
+        json!({"recorded_at": RECORDED_AT}).to_string(),
+    )
+    .header("x-actor-type", "partner")
+    .header("x-actor-id", "bench_partner")
+    .header("x-auth-scopes", "settlement:write")
+    .header("idempotency-key", key);
+    let started = Instant::now();
+    let reply = control.send(&call).await?;
+    let elapsed = started.elapsed();
+    let reply = expect_ok(reply, StatusCode::OK, "the matching run")?;
+    let body: Value = serde_json::from_slice(&reply.body)
+        .map_err(|e| bench_failure(format!("the matching run answered no JSON: {e}")))?;
+    Ok((body["run"].clone(), elapsed))
+}
+
+fn expect_ok(reply: Reply, expect: StatusCode, what: &str) -> Result<Reply, Error> {
+    if reply.status == expect {
+        Ok(reply)
+    } else {
+        Err(bench_failure(format!(
+            "{what}: expected {expect}, got {}: {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        )))
+    }
+}
+
+fn check_statuses(outcome: &LoadOutcome, what: &str) -> Result<(), Error> {
+    match &outcome.first_unexpected {
+        None => Ok(()),
+        Some(reply) => Err(bench_failure(format!(
+            "{what}: {} of {} responses had an unexpected status, the first {}: {}",
+            outcome.unexpected,
+            outcome.sent,
+            reply.status,
+            String::from_utf8_lossy(&reply.body)
+        ))),
+    }
+}
+
+fn bench_failure(message: String) -> Error {
+    Error::new(ErrorKind::Io, format!("bench http: {message}"))
+}

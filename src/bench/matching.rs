@@ -1,0 +1,111 @@
+//! `marketref bench matching`: the engine over a load, as a matching run calls it (asset values
+//! merged as in step 1 of a run, then [`engine::run_observed`]), without HTTP or a store.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::swap::engine::{self, Phase};
+
+use super::synthetic::MatchingLoad;
+use super::{ms, peak_rss_mb};
+
+/// One line of `bench matching` output. The counts and `selected_ids_sha256` are the engine's
+/// answer and never vary for one load; the `*_ms` fields and `peak_rss_mb` are measurements.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatchingReport {
+    /// Intents in the load.
+    pub n: usize,
+    pub edges: u64,
+    pub candidate_cycles: u64,
+    pub candidate_proposals: u64,
+    pub selected_proposals: u64,
+    /// SHA-256 of the selected proposal ids joined by `\n`, in selection order.
+    pub selected_ids_sha256: String,
+    /// Merging the asset values and building the graph.
+    pub graph_ms: f64,
+    pub cycles_ms: f64,
+    /// Scoring, hashing and ranking the candidates.
+    pub candidates_ms: f64,
+    /// The greedy selection and the selected proposals.
+    pub select_ms: f64,
+    pub total_ms: f64,
+    pub peak_rss_mb: Option<f64>,
+    /// Active user intents fed to the engine.
+    pub intents_active: u64,
+    pub edges_skipped_missing_value: u64,
+    pub cycles_dropped_max_length: u64,
+    /// Full proposals built (a run's `max_proposals`).
+    pub proposals_built: usize,
+    /// Worker threads the engine could use.
+    pub threads: usize,
+}
+
+impl MatchingReport {
+    /// The report without its measurements: what must be identical from run to run.
+    pub fn answer(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.retain(|key, _| {
+                !(key.ends_with("_ms") || key == "peak_rss_mb" || key == "threads")
+            });
+        }
+        value
+    }
+}
+
+/// A run's default `max_proposals`: the bench builds as many full proposals as a run would.
+pub const DEFAULT_KEEP: usize = 50;
+
+/// Runs the engine over `load` on the current rayon pool, building the full proposals of the
+/// first `keep` selected ones as a run with `max_proposals: keep` does, and reports.
+pub fn run(load: &MatchingLoad, keep: usize) -> MatchingReport {
+    let started = Instant::now();
+    let stored = load
+        .asset_values_usd
+        .iter()
+        .map(|(asset_id, value)| (asset_id.clone(), value.0.clone()))
+        .collect();
+    let merged = engine::merge_asset_values(stored, &load.intents, []);
+    let values = engine::engine_values(&merged);
+
+    let mut marks = [started; 4];
+    let outcome = engine::run_observed(&load.intents, &values, keep, &mut |phase| {
+        let slot = match phase {
+            Phase::Graph => 0,
+            Phase::Cycles => 1,
+            Phase::Candidates => 2,
+            Phase::Select => 3,
+        };
+        marks[slot] = Instant::now();
+    });
+    let total = started.elapsed();
+
+    let mut hasher = Sha256::new();
+    for (index, id) in outcome.selected_ids.iter().enumerate() {
+        if index > 0 {
+            hasher.update(b"\n");
+        }
+        hasher.update(id.as_bytes());
+    }
+    MatchingReport {
+        n: load.intents.len(),
+        edges: outcome.stats.edges,
+        candidate_cycles: outcome.stats.candidate_cycles,
+        candidate_proposals: outcome.stats.candidate_proposals,
+        selected_proposals: outcome.stats.selected_proposals,
+        selected_ids_sha256: hex::encode(hasher.finalize()),
+        graph_ms: ms(marks[0] - started),
+        cycles_ms: ms(marks[1] - marks[0]),
+        candidates_ms: ms(marks[2] - marks[1]),
+        select_ms: ms(marks[3] - marks[2]),
+        total_ms: ms(total),
+        peak_rss_mb: peak_rss_mb(),
+        intents_active: outcome.stats.intents_active,
+        edges_skipped_missing_value: outcome.diagnostics.edges_skipped_missing_value,
+        cycles_dropped_max_length: outcome.diagnostics.cycles_dropped_max_length,
+        proposals_built: outcome.selected.len(),
+        threads: rayon::current_num_threads(),
+    }
+}
