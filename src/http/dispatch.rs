@@ -87,17 +87,22 @@ pub async fn dispatch(
         .map_or_else(|| runtime.next_correlation_id(), |id| id.0.clone());
     let answer = match prepare(&state, index, request).await {
         Ok(prepared) => {
-            let state = state.clone();
-            let correlation_id = correlation_id.clone();
-            tokio::task::spawn_blocking(move || {
-                execute(&state, index, &path_params, prepared, &correlation_id)
-            })
-            .await
-            .unwrap_or_else(|join_error| {
-                Err(ApiError::internal(format!(
-                    "handler panicked: {join_error}"
-                )))
-            })
+            let work = {
+                let state = state.clone();
+                let correlation_id = correlation_id.clone();
+                move || execute(&state, index, &path_params, prepared, &correlation_id)
+            };
+            if operation.method.is_read() {
+                tokio::task::spawn_blocking(work)
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Err(ApiError::internal(format!("handler panicked: {panic}")))
+                    })
+            } else {
+                runtime.writer.run(work).await.unwrap_or_else(|panic| {
+                    Err(ApiError::internal(format!("handler panicked: {panic}")))
+                })
+            }
         }
         Err(error) => Err(error),
     };

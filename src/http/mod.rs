@@ -28,6 +28,7 @@ mod dispatch;
 mod idempotency;
 mod logging;
 mod validation;
+mod writer;
 
 pub use auth::Caller;
 pub use dispatch::dispatch;
@@ -151,6 +152,7 @@ pub struct Runtime {
     pub(crate) operations: Vec<BoundOperation>,
     openapi: Value,
     correlation_seq: AtomicU64,
+    writer: writer::Writer,
 }
 
 impl Runtime {
@@ -238,6 +240,9 @@ impl AppState {
             operations,
             openapi,
             correlation_seq: AtomicU64::new(0),
+            writer: writer::Writer::start().map_err(|e| {
+                Error::new(ErrorKind::Io, format!("starting the writer thread: {e}")).with_source(e)
+            })?,
         })))
     }
 

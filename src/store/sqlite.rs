@@ -25,6 +25,7 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_core_and_swap.sql"),
     include_str!("migrations/0002_activity_and_data_market.sql"),
+    include_str!("migrations/0003_partial_creator_index.sql"),
 ];
 
 /// Tables in dump and reset order (children before parents for reset).
@@ -103,7 +104,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         .map_err(|e| StoreError::new("setting the busy timeout", e))?;
     // NORMAL in WAL mode: a crash of the process loses nothing committed; a power loss may lose
     // the last commits but never corrupts the file.
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 1073741824;")
         .map_err(|e| StoreError::new("configuring the connection", e))
 }
 

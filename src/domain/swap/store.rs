@@ -182,11 +182,21 @@ impl SwapStore for SqliteTx<'_> {
         limit: usize,
     ) -> Result<Vec<SwapIntent>, StoreError> {
         self.documents(
-            "SELECT document FROM swap_intents
-             WHERE ((actor_type = ?1 AND actor_id = ?2) OR (created_by_type = ?1 AND created_by_id = ?2))
-               AND id > ?3
+            // Two indexed halves: the caller's own intents, and those it submitted for others
+            // (the partial index holds only those).
+            "SELECT document, id FROM swap_intents
+               WHERE actor_type = ?1 AND actor_id = ?2 AND id > ?3
+             UNION
+             SELECT document, id FROM swap_intents
+               WHERE created_by_type = ?1 AND created_by_id = ?2 AND id > ?3
+                 AND (created_by_type != actor_type OR created_by_id != actor_id)
              ORDER BY id LIMIT ?4",
-            params![actor.kind.as_str(), actor.id, after.unwrap_or(""), sql_limit(limit)],
+            params![
+                actor.kind.as_str(),
+                actor.id,
+                after.unwrap_or(""),
+                sql_limit(limit)
+            ],
             "listing intents",
         )
     }

@@ -1,0 +1,54 @@
+//! The writer: every write transaction runs on one thread, one after another.
+//!
+//! SQLite has one writer at a time anyway. Handing each write to a thread of its own made the
+//! requests queue on the store's lock across threads, with a context switch for each hand-over;
+//! one thread that takes the writes from a queue keeps the store's pages warm and never
+//! contends. Reads still run on the blocking pool, concurrently.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn start() -> std::io::Result<Writer> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("marketref-writer".to_owned())
+            .spawn(move || {
+                // Ends when the runtime, and with it the sender, is dropped.
+                for job in queue {
+                    job();
+                }
+            })?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `work` on the writer thread; `Err` carries a panic's message, and the writer goes on.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(work)).map_err(|panic| {
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a handler panicked".to_owned())
+            });
+            let _ = answer.send(outcome);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| "the writer has stopped".to_owned())?;
+        answered
+            .await
+            .unwrap_or_else(|_| Err("the writer dropped a job".to_owned()))
+    }
+}
