@@ -104,8 +104,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         .map_err(|e| StoreError::new("setting the busy timeout", e))?;
     // NORMAL in WAL mode: a crash of the process loses nothing committed; a power loss may lose
     // the last commits but never corrupts the file.
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 1073741824;")
-        .map_err(|e| StoreError::new("configuring the connection", e))
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 1073741824;",
+    )
+    .map_err(|e| StoreError::new("configuring the connection", e))
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
