@@ -47,6 +47,18 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SelectionArg {
+    Greedy,
+    Optimal,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ObjectiveArg {
+    Score,
+    Intents,
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// The engine over a synthetic or given load, as a matching run calls it, without HTTP or
@@ -67,6 +79,19 @@ enum BenchCommand {
         /// is 50; the engine's own contract, all of them, is any number above the selected).
         #[arg(long, default_value_t = marketref::bench::matching::DEFAULT_KEEP)]
         max_proposals: usize,
+        /// Choose as a run with this `selection` does and report the bound and the gap
+        /// (without it: the contract's greedy pick, no bound).
+        #[arg(long, value_enum)]
+        selection: Option<SelectionArg>,
+        /// What `optimal` maximises (implies --selection greedy when alone).
+        #[arg(long, value_enum)]
+        objective: Option<ObjectiveArg>,
+        /// The selection's work budget, as a run's `max_solve_ms`.
+        #[arg(long, default_value_t = 500)]
+        max_solve_ms: u64,
+        /// Write every selected proposal (`id`, `intent_ids`, `confidence_score`) to this file.
+        #[arg(long)]
+        emit_selection: Option<PathBuf>,
     },
     /// The runtime over loopback HTTP on a temporary store: create the intents, time a
     /// matching run end to end, then a bounded burst of GET /healthz.
@@ -242,16 +267,34 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
             input,
             threads,
             max_proposals,
+            selection,
+            objective,
+            max_solve_ms,
+            emit_selection,
         } => {
+            use marketref::domain::swap::selection::{Objective, Strategy};
+            let choice = (selection.is_some() || objective.is_some()).then_some(
+                marketref::domain::swap::engine::SelectionChoice {
+                    strategy: match selection {
+                        Some(SelectionArg::Optimal) => Strategy::Optimal,
+                        _ => Strategy::Greedy,
+                    },
+                    objective: match objective {
+                        Some(ObjectiveArg::Intents) => Objective::Intents,
+                        _ => Objective::Score,
+                    },
+                    max_solve_ms,
+                },
+            );
             let source = match (intents, input) {
                 (_, Some(path)) => LoadSource::File(path),
                 (Some(intents), None) => LoadSource::Synthetic { intents, seed },
                 (None, None) => unreachable!("clap requires --intents or --input"),
             };
             let report = bench::with_threads(threads, || {
-                source
-                    .load()
-                    .map(|load| bench::matching::run(&load, max_proposals))
+                source.load().and_then(|load| {
+                    bench::matching::run(&load, max_proposals, choice, emit_selection.as_deref())
+                })
             })??;
             println!("{}", serde_json::to_string(&report)?);
         }

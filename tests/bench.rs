@@ -10,6 +10,8 @@ use std::time::Duration;
 use marketref::bench::http::{HttpBenchOptions, ValueSource};
 use marketref::bench::{self, synthetic};
 use marketref::clock::{FixedClock, parse_rfc3339};
+use marketref::domain::swap::engine::SelectionChoice;
+use marketref::domain::swap::selection::{Objective, Strategy};
 use marketref::http::{AppState, RuntimeConfig};
 use marketref::store::{SqliteStore, Store};
 use serde_json::{Value, json};
@@ -20,7 +22,8 @@ use serde_json::{Value, json};
 const PINNED_1000_SEED_1: &str = "08d3547db3a21848de5f157af3d0caec2b9f790e84bfd941eb8f81d7c70dac7b";
 
 fn answer_on(threads: usize, load: &synthetic::MatchingLoad) -> Value {
-    bench::with_threads(Some(threads), || bench::matching::run(load, 50))
+    bench::with_threads(Some(threads), || bench::matching::run(load, 50, None, None))
+        .unwrap()
         .unwrap()
         .answer()
 }
@@ -50,6 +53,100 @@ fn the_answer_does_not_depend_on_the_order_of_the_intents() {
     let mut reversed = load.clone();
     reversed.intents.reverse();
     assert_eq!(answer_on(2, &reversed), answer_on(2, &load));
+}
+
+fn optimal(objective: Objective) -> Option<SelectionChoice> {
+    Some(SelectionChoice {
+        strategy: Strategy::Optimal,
+        objective,
+        max_solve_ms: 200,
+    })
+}
+
+#[test]
+fn optimal_selection_is_the_same_on_any_number_of_threads_and_beats_greedy() {
+    let load = synthetic::generate(1000, 1);
+    let greedy = answer_on(2, &load);
+    for objective in [Objective::Score, Objective::Intents] {
+        let on = |threads| {
+            bench::with_threads(Some(threads), || {
+                bench::matching::run(&load, 50, optimal(objective), None)
+            })
+            .unwrap()
+            .unwrap()
+            .answer()
+        };
+        let one = on(1);
+        for threads in [2, 3] {
+            assert_eq!(on(threads), one, "{objective:?} on {threads} threads");
+        }
+        let bound = one["upper_bound"].as_f64().unwrap();
+        let gap = one["gap"].as_f64().unwrap();
+        assert!((0.0..0.1).contains(&gap), "{one}");
+        match objective {
+            Objective::Score => {
+                let value = one["selected_score_sum"].as_f64().unwrap();
+                assert!(value + 1e-9 <= bound, "{one}");
+                // Greedy leaves at least 10% of the score on this load (spec section 10).
+                assert!(
+                    value > greedy["selected_score_sum"].as_f64().unwrap() * 1.1,
+                    "{one} vs {greedy}"
+                );
+            }
+            Objective::Intents => {
+                let value = one["selected_intents"].as_f64().unwrap();
+                assert!(value <= bound, "{one}");
+                assert!(
+                    value > greedy["selected_intents"].as_f64().unwrap() * 1.2,
+                    "{one} vs {greedy}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cli_emitted_selection_is_disjoint_and_adds_up_to_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("selection.json");
+    let report = answer_of(&marketref(&[
+        "bench",
+        "matching",
+        "--intents",
+        "1500",
+        "--seed",
+        "4",
+        "--selection",
+        "optimal",
+        "--max-solve-ms",
+        "100",
+        "--emit-selection",
+        file.to_str().unwrap(),
+    ]));
+    let emitted: Vec<Value> = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(
+        emitted.len() as u64,
+        report["selected_proposals"].as_u64().unwrap()
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut score = 0.0;
+    let mut intents = 0;
+    for proposal in &emitted {
+        assert!(ids.insert(proposal["id"].as_str().unwrap().to_owned()));
+        for intent in proposal["intent_ids"].as_array().unwrap() {
+            assert!(
+                seen.insert(intent.as_str().unwrap().to_owned()),
+                "{intent} is in two selected proposals"
+            );
+            intents += 1;
+        }
+        score += proposal["confidence_score"].as_f64().unwrap();
+    }
+    assert_eq!(intents, report["selected_intents"].as_u64().unwrap());
+    let reported = report["selected_score_sum"].as_f64().unwrap();
+    assert!((score - reported).abs() < 1e-6, "{score} vs {reported}");
+    assert_eq!(report["selection"], "optimal/score");
 }
 
 fn marketref(args: &[&str]) -> String {
@@ -164,7 +261,7 @@ fn small_http_options(values: ValueSource) -> HttpBenchOptions {
 #[test]
 fn http_bench_run_agrees_with_the_engine_bench_for_stored_and_hinted_values() {
     let load = synthetic::generate(300, 11);
-    let engine = bench::matching::run(&load, 50);
+    let engine = bench::matching::run(&load, 50, None, None).unwrap();
     for values in [ValueSource::Stored, ValueSource::Hints] {
         let report = bench::http::run(&load, &small_http_options(values)).unwrap();
         assert_eq!(report.active_intents_count, 300, "{values:?}");

@@ -154,6 +154,24 @@ fn the_readme_starts_with_the_two_commands() {
     assert_eq!(blocks[1].text, "cargo test --workspace");
 }
 
+/// `cargo run` with the README's arguments must pick the server binary by itself: the workspace
+/// has two (`marketref`, `verify`), and without `default-run` cargo refuses to choose. The dev
+/// profile stands in for `--release`, which changes how it is built, not which binary runs.
+#[test]
+fn the_readme_server_command_picks_the_server_binary() {
+    let output = Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--", "--version"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.starts_with("marketref "),
+        "cargo run -- --version: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn the_readme_walkthrough_runs_as_written_twice() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();

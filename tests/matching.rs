@@ -313,3 +313,127 @@ async fn run_pages_follow_the_cursor_and_refuse_an_unknown_one() {
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.body["error"]["details"]["rule"], "unknown_cursor");
 }
+
+/// `selection: optimal` over HTTP chooses exactly what the engine chooses for the same load,
+/// reports it in the run record, and stores disjoint proposals; a run that names no selection
+/// parameter keeps the M111 record (no `diagnostics.selection`).
+#[tokio::test]
+async fn an_optimal_run_reports_its_selection_and_stores_disjoint_proposals() {
+    use marketref::bench::{self, synthetic};
+    use marketref::domain::swap::engine::SelectionChoice;
+    use marketref::domain::swap::selection::{Objective, Strategy};
+
+    let load = synthetic::generate(300, 2);
+    let server = TestServer::start().await;
+    let loaded = server
+        .op("dev.fixtures.load", &[])
+        .json(&json!({"intents": load.intents, "asset_values_usd": load.asset_values_usd}))
+        .send()
+        .await;
+    assert_eq!(loaded.status, 200, "{}", loaded.body);
+
+    let greedy = server
+        .op("marketplaceMatching.run", &[])
+        .partner(WRITE)
+        .key("greedy")
+        .json(&json!({"max_proposals": 200}))
+        .send()
+        .await;
+    assert_eq!(greedy.status, 200, "{}", greedy.body);
+    assert!(greedy.body["run"]["diagnostics"].get("selection").is_none());
+
+    let optimal = server
+        .op("marketplaceMatching.run", &[])
+        .partner(WRITE)
+        .key("optimal")
+        .json(&json!({"max_proposals": 200, "selection": "optimal", "max_solve_ms": 100}))
+        .send()
+        .await;
+    assert_eq!(optimal.status, 200, "{}", optimal.body);
+    let run = &optimal.body["run"];
+    let report = &run["diagnostics"]["selection"];
+    assert_eq!(report["strategy"], "optimal");
+    assert_eq!(report["objective"], "score");
+    assert!(report["upper_bound"].as_f64().unwrap() >= report["value"].as_f64().unwrap());
+
+    let engine = bench::matching::run(
+        &load,
+        200,
+        Some(SelectionChoice {
+            strategy: Strategy::Optimal,
+            objective: Objective::Score,
+            max_solve_ms: 100,
+        }),
+        None,
+    )
+    .unwrap();
+    assert_eq!(report["value"].as_f64(), Some(engine.selected_score_sum));
+    assert_eq!(report["upper_bound"].as_f64(), engine.upper_bound);
+    assert_eq!(
+        run["stats"]["selected_proposals"].as_u64(),
+        Some(engine.selected_proposals)
+    );
+    assert!(
+        engine.selected_proposals
+            > greedy.body["run"]["stats"]["selected_proposals"]
+                .as_u64()
+                .unwrap(),
+        "optimal keeps more proposals than greedy on this load"
+    );
+
+    let mut seen = std::collections::BTreeSet::new();
+    let mut score = 0.0;
+    for id in run["proposal_ids"].as_array().unwrap() {
+        let proposal = server
+            .op("cycleProposals.get", &[("id", id.as_str().unwrap())])
+            .partner("cycle_proposals:read")
+            .send()
+            .await;
+        assert_eq!(proposal.status, 200, "{}", proposal.body);
+        let proposal = &proposal.body["proposal"];
+        score += proposal["confidence_score"].as_f64().unwrap();
+        for participant in proposal["participants"].as_array().unwrap() {
+            let intent = participant["intent_id"].as_str().unwrap().to_owned();
+            assert!(seen.insert(intent), "two stored proposals share an intent");
+        }
+    }
+    if run["proposal_ids"].as_array().unwrap().len() as u64
+        == run["stats"]["selected_proposals"].as_u64().unwrap()
+    {
+        assert!((score - engine.selected_score_sum).abs() < 1e-6);
+    }
+}
+
+/// Selection parameters outside the contract are 400 and consume no run id.
+#[tokio::test]
+async fn bad_selection_parameters_are_refused_and_consume_no_run_id() {
+    let server = TestServer::start().await;
+    server.seed_worked_example().await;
+    for (key, body) in [
+        ("a", json!({"selection": "fastest"})),
+        ("b", json!({"objective": "profit"})),
+        ("c", json!({"max_solve_ms": 0})),
+        ("d", json!({"max_solve_ms": 10_001})),
+        ("e", json!({"max_solve_ms": "500"})),
+        ("f", json!({"selection": null})),
+    ] {
+        let reply = server
+            .op("marketplaceMatching.run", &[])
+            .partner(WRITE)
+            .key(key)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+        assert_eq!(reply.reason(), "marketplace_matching_invalid_request");
+    }
+    let run = server
+        .op("marketplaceMatching.run", &[])
+        .partner(WRITE)
+        .key("ok")
+        .json(&json!({"selection": "optimal", "max_solve_ms": 10_000}))
+        .send()
+        .await;
+    assert_eq!(run.status, 200, "{}", run.body);
+    assert_eq!(run.body["run"]["run_id"], "mrun_000002");
+}

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::swap::engine::{self, Phase};
+use crate::domain::swap::engine::{self, Phase, SelectionChoice};
 
 use super::synthetic::MatchingLoad;
 use super::{ms, peak_rss_mb};
@@ -28,7 +28,7 @@ pub struct MatchingReport {
     pub cycles_ms: f64,
     /// Scoring, hashing and ranking the candidates.
     pub candidates_ms: f64,
-    /// The greedy selection and the selected proposals.
+    /// The selection (greedy, or optimal with its bound) and the selected proposals.
     pub select_ms: f64,
     pub total_ms: f64,
     pub peak_rss_mb: Option<f64>,
@@ -40,6 +40,17 @@ pub struct MatchingReport {
     pub proposals_built: usize,
     /// Worker threads the engine could use.
     pub threads: usize,
+    /// The total confidence score of the selected proposals.
+    pub selected_score_sum: f64,
+    /// Intents the selected proposals match.
+    pub selected_intents: u64,
+    /// `greedy` or `optimal`, with the objective, when `--selection` or `--objective` asked.
+    pub selection: Option<String>,
+    /// No disjoint selection does better (in the objective's unit); with `--selection`.
+    pub upper_bound: Option<f64>,
+    /// `(upper_bound - value) / upper_bound`; with `--selection`.
+    pub gap: Option<f64>,
+    pub proven_optimal: Option<bool>,
 }
 
 impl MatchingReport {
@@ -58,9 +69,25 @@ impl MatchingReport {
 /// A run's default `max_proposals`: the bench builds as many full proposals as a run would.
 pub const DEFAULT_KEEP: usize = 50;
 
-/// Runs the engine over `load` on the current rayon pool, building the full proposals of the
-/// first `keep` selected ones as a run with `max_proposals: keep` does, and reports.
-pub fn run(load: &MatchingLoad, keep: usize) -> MatchingReport {
+/// One selected proposal as `--emit-selection` writes it, so that anyone can check
+/// disjointness and the sums.
+#[derive(Clone, Debug, Serialize)]
+pub struct EmittedProposal<'a> {
+    pub id: &'a str,
+    pub intent_ids: &'a [String],
+    pub confidence_score: crate::json::JsNumber,
+}
+
+/// Runs the engine over `load` on the current rayon pool, choosing as `choice` says (the
+/// contract's greedy pick when `None`), building the full proposals of the first `keep`
+/// selected ones as a run with `max_proposals: keep` does, and reports. With `emit`, every
+/// selected proposal is built and written there as a JSON array.
+pub fn run(
+    load: &MatchingLoad,
+    keep: usize,
+    choice: Option<SelectionChoice>,
+    emit: Option<&std::path::Path>,
+) -> Result<MatchingReport, crate::error::Error> {
     let started = Instant::now();
     let stored = load
         .asset_values_usd
@@ -71,7 +98,8 @@ pub fn run(load: &MatchingLoad, keep: usize) -> MatchingReport {
     let values = engine::engine_values(&merged);
 
     let mut marks = [started; 4];
-    let outcome = engine::run_observed(&load.intents, &values, keep, &mut |phase| {
+    let keep = if emit.is_some() { usize::MAX } else { keep };
+    let outcome = engine::run_observed(&load.intents, &values, keep, choice, &mut |phase| {
         let slot = match phase {
             Phase::Graph => 0,
             Phase::Cycles => 1,
@@ -89,7 +117,29 @@ pub fn run(load: &MatchingLoad, keep: usize) -> MatchingReport {
         }
         hasher.update(id.as_bytes());
     }
-    MatchingReport {
+    if let Some(path) = emit {
+        let emitted: Vec<EmittedProposal<'_>> = outcome
+            .selected
+            .iter()
+            .map(|draft| EmittedProposal {
+                id: &draft.id,
+                intent_ids: &draft.intent_ids,
+                confidence_score: crate::json::JsNumber(draft.confidence_score),
+            })
+            .collect();
+        let mut text = String::from("[\n");
+        for (index, proposal) in emitted.iter().enumerate() {
+            if index > 0 {
+                text.push_str(",\n");
+            }
+            text.push_str(&serde_json::to_string(proposal).unwrap_or_default());
+        }
+        text.push_str("\n]\n");
+        std::fs::write(path, text)
+            .map_err(|e| super::io_error(path, "writing the selection", e))?;
+    }
+    let report = outcome.diagnostics.selection.as_ref();
+    Ok(MatchingReport {
         n: load.intents.len(),
         edges: outcome.stats.edges,
         candidate_cycles: outcome.stats.candidate_cycles,
@@ -107,5 +157,23 @@ pub fn run(load: &MatchingLoad, keep: usize) -> MatchingReport {
         cycles_dropped_max_length: outcome.diagnostics.cycles_dropped_max_length,
         proposals_built: outcome.selected.len(),
         threads: rayon::current_num_threads(),
-    }
+        selected_score_sum: outcome.selected_score_sum,
+        selected_intents: outcome.selected_intents,
+        selection: report.map(|r| {
+            format!(
+                "{}/{}",
+                serde_json::to_value(r.strategy)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or(""),
+                serde_json::to_value(r.objective)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("")
+            )
+        }),
+        upper_bound: report.map(|r| r.upper_bound.get()),
+        gap: report.map(|r| r.gap.get()),
+        proven_optimal: report.map(|r| r.proven_optimal),
+    })
 }

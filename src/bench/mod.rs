@@ -83,7 +83,7 @@ pub fn with_threads<T: Send>(
     }
 }
 
-fn io_error(path: &Path, doing: &str, error: std::io::Error) -> Error {
+pub(crate) fn io_error(path: &Path, doing: &str, error: std::io::Error) -> Error {
     Error::new(
         ErrorKind::Io,
         format!("{doing} {}: {error}", path.display()),

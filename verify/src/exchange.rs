@@ -159,13 +159,76 @@ pub fn non_json_body(response: &Incoming) -> Value {
     record_bytes(&response.body)
 }
 
-/// Replaces values that differ between runs and servers for reasons outside the contract. The
-/// only one today: the store path that `GET /healthz` reports.
+/// Replaces values that differ between runs and servers for reasons outside the contract: the
+/// store path that `GET /healthz` reports, and the time a matching run's optimal selection took
+/// (`diagnostics.selection.solve_ms`, a measurement; the selection itself is deterministic).
 pub fn normalise(operation_id: Option<&str>, body: &mut Value) {
-    if operation_id == Some("system.health")
-        && let Some(path) = body.pointer_mut("/store/path")
-        && path.is_string()
+    match operation_id {
+        Some("system.health") => {
+            if let Some(path) = body.pointer_mut("/store/path")
+                && path.is_string()
+            {
+                *path = Value::String(STORE_PATH_PLACEHOLDER.to_owned());
+            }
+        }
+        Some("marketplaceMatching.run" | "marketplaceMatchingRun.get") => {
+            if let Some(run) = body.get_mut("run") {
+                zero_solve_ms(run);
+            }
+        }
+        Some("marketplaceMatchingRun.list") => {
+            if let Some(Value::Array(runs)) = body.get_mut("runs") {
+                runs.iter_mut().for_each(zero_solve_ms);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn zero_solve_ms(run: &mut Value) {
+    if let Some(solve_ms) = run.pointer_mut("/diagnostics/selection/solve_ms")
+        && solve_ms.is_u64()
     {
-        *path = Value::String(STORE_PATH_PLACEHOLDER.to_owned());
+        *solve_ms = Value::from(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(solve_ms: u64) -> Value {
+        json!({"run_id": "mrun_000001", "diagnostics": {"selection": {"value": 1.78, "solve_ms": solve_ms}}})
+    }
+
+    #[test]
+    fn a_selections_solve_ms_is_zeroed_on_the_three_run_operations_only() {
+        for operation in ["marketplaceMatching.run", "marketplaceMatchingRun.get"] {
+            let mut body = json!({"run": run(17)});
+            normalise(Some(operation), &mut body);
+            assert_eq!(body, json!({"run": run(0)}), "{operation}");
+        }
+        let mut list = json!({"runs": [run(3), run(0), {"run_id": "mrun_000002"}]});
+        normalise(Some("marketplaceMatchingRun.list"), &mut list);
+        assert_eq!(
+            list,
+            json!({"runs": [run(0), run(0), {"run_id": "mrun_000002"}]})
+        );
+        let mut other = json!({"run": run(17)});
+        normalise(Some("cycleProposals.get"), &mut other);
+        assert_eq!(
+            other,
+            json!({"run": run(17)}),
+            "other operations are left alone"
+        );
+    }
+
+    #[test]
+    fn the_health_store_path_is_replaced() {
+        let mut body = json!({"store": {"path": "/tmp/x/marketref.db", "backend": "sqlite"}});
+        normalise(Some("system.health"), &mut body);
+        assert_eq!(body["store"]["path"], STORE_PATH_PLACEHOLDER);
     }
 }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::ActorType;
 use crate::json::{JsNumber, round_to};
 
+use super::selection::{self, Item, Objective, Strategy};
 use super::types::{
     AssetRef, Fee, IntentStatus, Participant, Platform, RunDiagnostics, RunStats, SwapIntent,
     WantClause,
@@ -110,6 +111,15 @@ pub struct ProposalDraft {
     pub explainability: Vec<String>,
 }
 
+/// How a run chooses among the candidates when its request says so (the default, `None`, is
+/// the M111 contract's greedy pick, with no report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelectionChoice {
+    pub strategy: Strategy,
+    pub objective: Objective,
+    pub max_solve_ms: u64,
+}
+
 /// Everything a matching run needs from the engine.
 #[derive(Debug)]
 pub struct MatchOutcome {
@@ -120,6 +130,10 @@ pub struct MatchOutcome {
     /// Selected proposals in engine order: all of them from [`run`], the first
     /// `keep` from [`run_observed`].
     pub selected: Vec<ProposalDraft>,
+    /// The total confidence score of every selected proposal.
+    pub selected_score_sum: f64,
+    /// Intents matched by the selected proposals.
+    pub selected_intents: u64,
 }
 
 /// A phase of the engine that has just finished, reported to [`run_observed`]'s observer.
@@ -137,7 +151,7 @@ pub enum Phase {
 
 /// Runs the whole engine over any intents: only active user intents take part.
 pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
-    run_observed(intents, values, usize::MAX, &mut |_| {})
+    run_observed(intents, values, usize::MAX, None, &mut |_| {})
 }
 
 /// [`run`], building the full proposal of only the first `keep` selected ones (a run stores no
@@ -147,6 +161,7 @@ pub fn run_observed(
     intents: &[SwapIntent],
     values: &AssetValues,
     keep: usize,
+    choice: Option<SelectionChoice>,
     observer: &mut dyn FnMut(Phase),
 ) -> MatchOutcome {
     let graph = Graph::build(intents, values);
@@ -157,7 +172,35 @@ pub fn run_observed(
     let candidate_cycles = cycles.len() as u64;
     drop(cycles);
     observer(Phase::Candidates);
-    let picked = select_greedy(graph.node_count(), &candidates.ranked);
+    let (picked, report) = match choice {
+        None => (select_greedy(graph.node_count(), &candidates.ranked), None),
+        Some(choice) => {
+            let items: Vec<Item> = candidates
+                .ranked
+                .iter()
+                .map(|candidate| Item::new(candidate.cycle.nodes(), candidate.confidence_score))
+                .collect();
+            let chosen = selection::select(
+                graph.node_count(),
+                &items,
+                choice.strategy,
+                choice.objective,
+                choice.max_solve_ms,
+            );
+            (chosen.picked, Some(chosen.report))
+        }
+    };
+    let selected_score_sum = round_to(
+        picked
+            .iter()
+            .map(|&index| candidates.ranked[index].confidence_score)
+            .sum(),
+        4,
+    );
+    let selected_intents = picked
+        .iter()
+        .map(|&index| candidates.ranked[index].cycle.nodes().len() as u64)
+        .sum();
     let selected_ids: Vec<String> = picked
         .iter()
         .map(|&index| candidates.ranked[index].id())
@@ -178,9 +221,12 @@ pub fn run_observed(
         diagnostics: RunDiagnostics {
             edges_skipped_missing_value: graph.edges_skipped_missing_value,
             cycles_dropped_max_length: candidates.cycles_dropped_max_length,
+            selection: report,
         },
         selected_ids,
         selected,
+        selected_score_sum,
+        selected_intents,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::http::{Handler, OpContext, respond};
 use crate::reason::Reason;
 use crate::store::Tx;
 
-use super::engine::{self, AssetValues};
+use super::engine::{self, AssetValues, SelectionChoice};
 use super::types::{
     CycleProposal, CycleProposalListResponse, CycleProposalResponse, IntentStatus, MatchingRun,
     MatchingRunListResponse, MatchingRunRequest, MatchingRunResponse, ProposalOrigin,
@@ -34,6 +34,7 @@ pub const HANDLERS: &[(&str, Handler)] = &[
 pub const RUN_COUNTER: &str = "marketplace_matching_run";
 
 const DEFAULT_MAX_PROPOSALS: u32 = 50;
+const DEFAULT_MAX_SOLVE_MS: u64 = 500;
 
 fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
     let caller = ctx.caller()?;
@@ -123,6 +124,15 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     };
     let replace_existing = request.replace_existing.unwrap_or(true);
     let max_proposals = request.max_proposals.unwrap_or(DEFAULT_MAX_PROPOSALS);
+    // A run that says nothing about selection keeps the M111 record exactly: greedy, no report.
+    let choice = (request.selection.is_some()
+        || request.objective.is_some()
+        || request.max_solve_ms.is_some())
+    .then(|| SelectionChoice {
+        strategy: request.selection.unwrap_or_default(),
+        objective: request.objective.unwrap_or_default(),
+        max_solve_ms: request.max_solve_ms.map_or(DEFAULT_MAX_SOLVE_MS, u64::from),
+    });
 
     // 1. Asset values: stored, overlaid by the intents' own hints (in id order), overlaid by
     //    the request's.
@@ -176,7 +186,8 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     // 4. The engine.
     // Only the kept proposals are built in full; the counts cover every selected one.
     let keep = usize::try_from(max_proposals).unwrap_or(usize::MAX);
-    let outcome = engine::run_observed(&intents, &engine_values(&merged), keep, &mut |_| {});
+    let outcome =
+        engine::run_observed(&intents, &engine_values(&merged), keep, choice, &mut |_| {});
     let kept = outcome.selected;
 
     // 5. The run id, allocated only now: a run that failed above consumed none.

@@ -3,35 +3,45 @@
 //! Every candidate is a set of 2 or 3 intents with a confidence score; a selection is a set of
 //! pairwise disjoint candidates. Greedy (the M111 contract) takes them in score order and skips
 //! conflicts. Optimal maximises the total score (or the number of matched intents, ties broken by
-//! score) and proves how close it got:
+//! score) and says how close to the best possible it got:
 //!
-//! - the candidates split into conflict components (candidates linked by shared intents), solved
-//!   independently, so the answer does not depend on the number of threads;
-//! - in each component a Lagrangian relaxation of the "each intent at most once" constraints,
-//!   driven by subgradient steps, gives an upper bound (the LP bound at its limit) and reduced
-//!   costs; greedy picks in reduced-cost order, improved by local search (add one candidate and
-//!   drop what it conflicts with; eject one and refill what it freed), give the selections;
-//! - small components are settled exactly by branch and bound;
-//! - the best selection is never worse than greedy's, because greedy's is one of those tried.
+//! - the candidates split into conflict components (candidates linked by shared intents),
+//!   solved independently and in parallel: the answer does not depend on the number of threads;
+//! - in each component, a Lagrangian relaxation of the "each intent at most once" constraints,
+//!   driven by subgradient steps, gives an upper bound (the LP relaxation's at its limit) and
+//!   reduced costs;
+//! - selections start from greedy's and from greedy picks in reduced-cost order, and improve by
+//!   local search (add a candidate, drop what it conflicts with and refill what they freed; eject
+//!   one and refill), then by large-neighbourhood search: a window of up to 64 candidates around
+//!   each chosen one is re-solved exactly while the rest stays fixed;
+//! - components of at most 64 candidates are settled exactly by branch and bound;
+//! - the result is never worse than greedy's, which is where the search starts.
 //!
-//! All the work is counted in deterministic units (candidate and intent visits), and the budget
-//! in units is derived from `max_solve_ms`, so the same input and parameters always give the
-//! same selection, on any machine and any number of threads. Weights are integers (scores are
-//! rounded to 4 decimals), so optimality is decided exactly; only the bound is a float.
+//! All the work is counted in deterministic units (candidate and intent visits) and the budget
+//! in units comes from `max_solve_ms`, so the same input and parameters always give the same
+//! selection, on any machine and any number of threads. Weights are integers (scores are
+//! rounded to 4 decimals), so comparisons are exact; only the bound is a float.
 
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Work units a millisecond of budget buys: calibrated on the project machine so that a
-/// budget of `max_solve_ms` takes well under that much time.
-const UNITS_PER_MS: u64 = 150_000;
-/// Components up to this many candidates are settled exactly.
-const EXACT_LIMIT: usize = 40;
-/// Branch-and-bound nodes allowed for one small component.
-const EXACT_NODES: u64 = 200_000;
+use crate::json::{JsNumber, round_to};
+
+/// Work units a millisecond of budget buys: calibrated on the project machine (release build)
+/// so that a budget of `max_solve_ms` is spent in about that much time or less.
+const UNITS_PER_MS: u64 = 100_000;
+/// Components and search windows up to this many candidates are solved exactly (bit masks).
+const EXACT_LIMIT: usize = 64;
+/// Branch-and-bound nodes allowed for one exact solve.
+const EXACT_NODES: u64 = 100_000;
+/// Candidates a search window aims at.
+const WINDOW_TARGET: usize = 64;
 /// Subgradient steps at most, per component.
-const MAX_SUBGRADIENT_STEPS: usize = 400;
+const MAX_SUBGRADIENT_STEPS: usize = 300;
+/// Marks a free intent.
+const FREE: u32 = u32::MAX;
 
 /// How to choose.
 #[derive(
@@ -95,14 +105,15 @@ pub struct SelectionReport {
     pub strategy: Strategy,
     pub objective: Objective,
     /// The objective's value: the total score, or the number of matched intents.
-    pub value: crate::json::JsNumber,
-    /// No disjoint selection can do better than this (a Lagrangian, LP-strength bound).
-    pub upper_bound: crate::json::JsNumber,
+    pub value: JsNumber,
+    /// No disjoint selection does better than this (a Lagrangian bound, as strong as the LP
+    /// relaxation at best; the value of a component solved exactly).
+    pub upper_bound: JsNumber,
     /// `(upper_bound - value) / upper_bound`, 0 when both are 0.
-    pub gap: crate::json::JsNumber,
+    pub gap: JsNumber,
     /// The value is proven to be the best possible.
     pub proven_optimal: bool,
-    /// Time spent choosing, in milliseconds (a measurement: it varies between runs).
+    /// Time spent choosing, in milliseconds: a measurement, it varies between runs.
     pub solve_ms: u64,
 }
 
@@ -113,8 +124,8 @@ pub struct Selection {
     pub report: SelectionReport,
 }
 
-/// Chooses among `items` (over `node_count` intents) as `strategy` and `objective` say, within a
-/// work budget derived from `max_solve_ms`.
+/// Chooses among `items` (over `node_count` intents) as `strategy` and `objective` say, within
+/// a work budget derived from `max_solve_ms`.
 pub fn select(
     node_count: usize,
     items: &[Item],
@@ -126,43 +137,40 @@ pub fn select(
     let greedy = greedy(node_count, items);
     let budget = max_solve_ms.saturating_mul(UNITS_PER_MS);
     let components = components(node_count, items);
-    let total_items: usize = components.iter().map(Vec::len).sum::<usize>().max(1);
+    let total_items = items.len().max(1) as u128;
 
-    let mut picked = Vec::new();
-    let mut upper = 0.0;
-    let mut proven = true;
-    for component in &components {
-        // Each component gets a share of the budget in proportion to its size, so that the
-        // split does not depend on the order the components are solved in.
-        let share = (budget as u128 * component.len() as u128 / total_items as u128) as u64;
-        let solved =
-            Component::new(items, component, objective).solve(strategy, &greedy, share.max(10_000));
-        picked.extend(solved.picked);
-        upper += solved.upper_bound;
-        proven &= solved.proven;
-    }
+    // Each component gets a share of the budget in proportion to its size, fixed before any is
+    // solved, so that the answer depends neither on the order nor on the threads.
+    let solved: Vec<Solved> = components
+        .par_iter()
+        .map(|members| {
+            let share = (u128::from(budget) * members.len() as u128 / total_items) as u64;
+            Component::new(items, members, objective).solve(strategy, &greedy, share.max(20_000))
+        })
+        .collect();
+
+    let mut picked: Vec<usize> = solved
+        .iter()
+        .flat_map(|s| s.picked.iter().copied())
+        .collect();
     picked.sort_unstable();
-
+    let proven = solved.iter().all(|s| s.proven);
+    let upper: f64 = solved.iter().map(|s| s.upper_bound).sum();
     let value = primary_value(items, &picked, objective);
-    // The bound of a proven component is its value; float sums may still drift by a hair.
     let upper_bound = if proven { value } else { upper.max(value) };
     let gap = if upper_bound <= 0.0 {
         0.0
     } else {
-        (upper_bound - value) / upper_bound
-    };
-    let decimals = match objective {
-        Objective::Score => 4,
-        Objective::Intents => 0,
+        ((upper_bound - value) / upper_bound).max(0.0)
     };
     Selection {
         picked,
         report: SelectionReport {
             strategy,
             objective,
-            value: crate::json::JsNumber(crate::json::round_to(value, decimals)),
-            upper_bound: crate::json::JsNumber(crate::json::round_to(upper_bound, 4)),
-            gap: crate::json::JsNumber(crate::json::round_to(gap.max(0.0), 6)),
+            value: JsNumber(round_to(value, 4)),
+            upper_bound: JsNumber(round_to(upper_bound, 4)),
+            gap: JsNumber(round_to(gap, 6)),
             proven_optimal: proven,
             solve_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         },
@@ -196,9 +204,8 @@ pub fn greedy(node_count: usize, items: &[Item]) -> Vec<usize> {
     picked
 }
 
-/// Items grouped by conflict component, each group ascending; groups ordered by first item.
+/// Items grouped by conflict component, each group ascending, groups ordered by first item.
 fn components(node_count: usize, items: &[Item]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<u32> = (0..u32::try_from(items.len()).unwrap_or(u32::MAX)).collect();
     fn find(parent: &mut [u32], mut x: u32) -> u32 {
         while parent[x as usize] != x {
             parent[x as usize] = parent[parent[x as usize] as usize];
@@ -206,34 +213,58 @@ fn components(node_count: usize, items: &[Item]) -> Vec<Vec<usize>> {
         }
         x
     }
-    let mut owner: Vec<u32> = vec![u32::MAX; node_count];
-    for (index, item) in items.iter().enumerate() {
-        let index = index as u32;
+    let count = u32::try_from(items.len()).expect("fewer than 4 billion candidates");
+    let mut parent: Vec<u32> = (0..count).collect();
+    let mut owner: Vec<u32> = vec![FREE; node_count];
+    for (index, item) in (0..count).zip(items) {
         for &n in item.nodes() {
             let first = owner[n as usize];
-            if first == u32::MAX {
+            if first == FREE {
                 owner[n as usize] = index;
-            } else {
-                let (a, b) = (find(&mut parent, first), find(&mut parent, index));
-                if a != b {
-                    // The smaller root wins, so that roots are each group's first item.
-                    let (low, high) = if a < b { (a, b) } else { (b, a) };
-                    parent[high as usize] = low;
-                }
+                continue;
+            }
+            let (a, b) = (find(&mut parent, first), find(&mut parent, index));
+            if a != b {
+                // The smaller root wins, so that a group's root is its first item.
+                parent[a.max(b) as usize] = a.min(b);
             }
         }
     }
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut slot: Vec<u32> = vec![u32::MAX; items.len()];
-    for index in 0..items.len() {
-        let root = find(&mut parent, index as u32) as usize;
-        if slot[root] == u32::MAX {
+    let mut slot: Vec<u32> = vec![FREE; items.len()];
+    for index in 0..count {
+        let root = find(&mut parent, index) as usize;
+        if slot[root] == FREE {
             slot[root] = groups.len() as u32;
             groups.push(Vec::new());
         }
-        groups[slot[root] as usize].push(index);
+        groups[slot[root] as usize].push(index as usize);
     }
     groups
+}
+
+/// A deterministic work budget.
+struct Work {
+    left: u64,
+}
+
+impl Work {
+    /// Takes `units`; false when the budget is spent.
+    fn spend(&mut self, units: u64) -> bool {
+        if self.left < units {
+            self.left = 0;
+            return false;
+        }
+        self.left -= units;
+        true
+    }
+}
+
+/// What a component's solve found.
+struct Solved {
+    picked: Vec<usize>,
+    upper_bound: f64,
+    proven: bool,
 }
 
 /// One conflict component, renumbered densely.
@@ -243,40 +274,37 @@ struct Component {
     /// Local node ids of each item.
     nodes: Vec<[u32; 3]>,
     lens: Vec<u8>,
-    /// The objective's own weight (the bound is on this).
+    /// The objective's own weight: what the bound is on.
     primary: Vec<f64>,
-    /// The weight the search maximises: the objective, then score, as one integer.
+    /// What the search maximises: the objective, then the score, as one integer.
     weight: Vec<i64>,
-    /// Items of each local node.
-    node_items: Vec<Vec<u32>>,
+    /// Items of each local node, ascending: `node_items[node_starts[n]..node_starts[n + 1]]`.
+    node_starts: Vec<usize>,
+    node_items: Vec<u32>,
 }
 
-struct Solved {
-    picked: Vec<usize>,
-    upper_bound: f64,
-    proven: bool,
+/// A selection inside a component, with who holds each intent.
+#[derive(Clone)]
+struct Chosen {
+    on: Vec<bool>,
+    holder: Vec<u32>,
+    weight: i64,
 }
 
 impl Component {
     fn new(items: &[Item], global: &[usize], objective: Objective) -> Component {
-        let mut local_of = std::collections::HashMap::new();
-        let mut node_items: Vec<Vec<u32>> = Vec::new();
+        let mut local_of = std::collections::HashMap::with_capacity(global.len() * 2);
         let mut nodes = Vec::with_capacity(global.len());
         let mut lens = Vec::with_capacity(global.len());
         let score_total: i64 = global.iter().map(|&g| items[g].score.max(0)).sum();
         let mut primary = Vec::with_capacity(global.len());
         let mut weight = Vec::with_capacity(global.len());
-        for (local, &g) in global.iter().enumerate() {
+        for &g in global {
             let item = &items[g];
             let mut mapped = [0u32; 3];
             for (slot, &n) in item.nodes().iter().enumerate() {
                 let next = local_of.len() as u32;
-                let id = *local_of.entry(n).or_insert(next);
-                if id as usize == node_items.len() {
-                    node_items.push(Vec::new());
-                }
-                node_items[id as usize].push(local as u32);
-                mapped[slot] = id;
+                mapped[slot] = *local_of.entry(n).or_insert(next);
             }
             nodes.push(mapped);
             lens.push(item.len);
@@ -291,12 +319,31 @@ impl Component {
                 }
             }
         }
+        let node_count = local_of.len();
+        let mut node_starts = vec![0usize; node_count + 1];
+        for (item, mapped) in nodes.iter().enumerate() {
+            for &n in &mapped[..usize::from(lens[item])] {
+                node_starts[n as usize + 1] += 1;
+            }
+        }
+        for n in 0..node_count {
+            node_starts[n + 1] += node_starts[n];
+        }
+        let mut fill = node_starts.clone();
+        let mut node_items = vec![0u32; node_starts[node_count]];
+        for (item, mapped) in nodes.iter().enumerate() {
+            for &n in &mapped[..usize::from(lens[item])] {
+                node_items[fill[n as usize]] = item as u32;
+                fill[n as usize] += 1;
+            }
+        }
         Component {
             global: global.to_vec(),
             nodes,
             lens,
             primary,
             weight,
+            node_starts,
             node_items,
         }
     }
@@ -305,99 +352,142 @@ impl Component {
         self.global.len()
     }
 
+    fn node_count(&self) -> usize {
+        self.node_starts.len() - 1
+    }
+
     fn item_nodes(&self, item: usize) -> &[u32] {
         &self.nodes[item][..usize::from(self.lens[item])]
     }
 
-    fn weight_of(&self, picked: &[bool]) -> i64 {
-        picked
+    fn items_of(&self, node: u32) -> &[u32] {
+        &self.node_items[self.node_starts[node as usize]..self.node_starts[node as usize + 1]]
+    }
+
+    fn chosen(&self, on: Vec<bool>) -> Chosen {
+        let mut holder = vec![FREE; self.node_count()];
+        let mut weight = 0;
+        for (item, _) in on.iter().enumerate().filter(|(_, on)| **on) {
+            weight += self.weight[item];
+            for &n in self.item_nodes(item) {
+                holder[n as usize] = item as u32;
+            }
+        }
+        Chosen { on, holder, weight }
+    }
+
+    fn set(&self, chosen: &mut Chosen, item: usize, on: bool) {
+        chosen.on[item] = on;
+        let mark = if on { item as u32 } else { FREE };
+        for &n in self.item_nodes(item) {
+            chosen.holder[n as usize] = mark;
+        }
+        chosen.weight += if on {
+            self.weight[item]
+        } else {
+            -self.weight[item]
+        };
+    }
+
+    fn fits(&self, chosen: &Chosen, item: usize) -> bool {
+        self.item_nodes(item)
+            .iter()
+            .all(|&n| chosen.holder[n as usize] == FREE)
+    }
+
+    fn value(&self, chosen: &Chosen) -> f64 {
+        chosen
+            .on
             .iter()
             .enumerate()
-            .filter(|(_, p)| **p)
-            .map(|(i, _)| self.weight[i])
+            .filter(|(_, on)| **on)
+            .map(|(i, _)| self.primary[i])
             .sum()
     }
 
     fn solve(&self, strategy: Strategy, greedy: &[usize], budget: u64) -> Solved {
-        // Greedy's choice inside this component: the baseline never to fall below.
-        let mut baseline = vec![false; self.len()];
+        let mut work = Work { left: budget };
+        // Greedy's choice inside this component: where the search starts, never to fall below.
+        let mut on = vec![false; self.len()];
         for &g in greedy {
             if let Ok(local) = self.global.binary_search(&g) {
-                baseline[local] = true;
+                on[local] = true;
             }
         }
-        let mut work = Work::new(budget);
-        if self.len() == 1 {
-            let take = self.weight[0] > 0;
-            return Solved {
-                picked: if take {
-                    vec![self.global[0]]
-                } else {
-                    Vec::new()
-                },
-                upper_bound: self.primary[0].max(0.0),
-                proven: true,
-            };
-        }
-        let mut best = baseline.clone();
-        let mut best_weight = self.weight_of(&best);
-        let (bound, improved) =
-            self.lagrangian(&mut work, strategy == Strategy::Optimal, best_weight);
-        if let Some(candidate) = improved {
-            let candidate_weight = self.weight_of(&candidate);
-            if candidate_weight > best_weight {
-                best = candidate;
-                best_weight = candidate_weight;
-            }
-        }
-        let mut proven = false;
-        if strategy == Strategy::Optimal {
-            self.improve(&mut best, &mut work);
-            best_weight = self.weight_of(&best);
-            if self.len() <= EXACT_LIMIT
-                && let Some(exact) = self.branch_and_bound(best_weight)
-            {
-                if self.weight_of(&exact) > best_weight {
-                    best = exact;
+        let mut best = self.chosen(on);
+        if self.len() <= EXACT_LIMIT {
+            let all: Vec<u32> = (0..self.len() as u32).collect();
+            if let Some((weight, members)) = self.exact(&all, best.weight, &mut work) {
+                if weight <= best.weight {
+                    return self.solved(&best, None);
                 }
-                proven = true;
+                let optimum = self.chosen_of(&members);
+                return match strategy {
+                    Strategy::Optimal => self.solved(&optimum, None),
+                    // Greedy keeps its pick; the optimum is the tightest bound there is.
+                    Strategy::Greedy => self.solved(&best, Some(self.value(&optimum))),
+                };
             }
-        } else if self.len() <= EXACT_LIMIT {
-            proven = self
-                .branch_and_bound(best_weight)
-                .is_some_and(|exact| self.weight_of(&exact) <= best_weight);
         }
-        let value: f64 = best
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| **p)
-            .map(|(i, _)| self.primary[i])
-            .sum();
-        if bound - value < 1e-9 {
-            proven = true;
+        let (bound, orders) = self.subgradient(&mut work, self.value(&best));
+        if strategy == Strategy::Optimal && self.len() > EXACT_LIMIT {
+            // Each rounding order starts its own search, on its own share of the budget; the
+            // two run in parallel and the better one wins (the first on a tie).
+            let share = Work {
+                left: work.left / orders.len().max(1) as u64,
+            };
+            let searched: Vec<Chosen> = orders
+                .par_iter()
+                .map(|order| {
+                    let mut work = Work { left: share.left };
+                    let mut chosen = self.greedy_by(order, &mut work);
+                    self.neighbourhoods(&mut chosen, &mut work);
+                    chosen
+                })
+                .collect();
+            for candidate in searched {
+                if candidate.weight > best.weight {
+                    best = candidate;
+                }
+            }
         }
+        self.solved(&best, Some(bound))
+    }
+
+    fn chosen_of(&self, members: &[u32]) -> Chosen {
+        let mut on = vec![false; self.len()];
+        for &m in members {
+            on[m as usize] = true;
+        }
+        self.chosen(on)
+    }
+
+    /// The component's answer; `bound` is `None` when the selection was proven optimal.
+    fn solved(&self, best: &Chosen, bound: Option<f64>) -> Solved {
+        let value = self.value(best);
+        let proven = bound.is_none_or(|bound| bound - value < 1e-9);
         Solved {
             picked: best
+                .on
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| **p)
+                .filter(|(_, on)| **on)
                 .map(|(i, _)| self.global[i])
                 .collect(),
-            upper_bound: if proven { value } else { bound },
+            upper_bound: match bound {
+                Some(bound) if !proven => bound.max(value),
+                _ => value,
+            },
             proven,
         }
     }
 
-    /// Subgradient optimisation of the Lagrangian dual; returns the best bound found and, when
-    /// `search` is on, the best selection its reduced costs led to.
-    fn lagrangian(
-        &self,
-        work: &mut Work,
-        search: bool,
-        incumbent: i64,
-    ) -> (f64, Option<Vec<bool>>) {
-        let nodes = self.node_items.len();
-        // Start where every reduced cost is at most 0: the bound is the sum of multipliers.
+    /// Subgradient optimisation of the Lagrangian dual, aiming at `target` (a value some
+    /// selection reaches). Returns the best bound and two orders to round in: the average of
+    /// the relaxation's solutions, and the reduced costs at the best bound.
+    fn subgradient(&self, work: &mut Work, target: f64) -> (f64, Vec<Vec<f64>>) {
+        let nodes = self.node_count();
+        // Start where no reduced cost is positive: the bound is then the sum of multipliers.
         let mut lambda = vec![0.0f64; nodes];
         for (item, primary) in self.primary.iter().enumerate() {
             let share = primary.max(0.0) / f64::from(self.lens[item]);
@@ -406,65 +496,51 @@ impl Component {
             }
         }
         let mut best_bound = f64::INFINITY;
-        let mut best_selection: Option<Vec<bool>> = None;
-        let mut best_weight = incumbent;
-        let mut target: f64 = 0.0;
+        let mut best_costs = Vec::new();
+        let mut snapshots = Vec::new();
         let mut theta = 2.0;
         let mut stale = 0;
         let mut reduced = vec![0.0f64; self.len()];
         let mut gradient = vec![0.0f64; nodes];
+        // The average of the relaxation's 0/1 solutions over the later steps approaches an
+        // optimal LP solution: a good order to round in.
+        let mut average = vec![0.0f64; self.len()];
+        let mut averaged = 0.0f64;
         for step in 0..MAX_SUBGRADIENT_STEPS {
-            if !work.spend((self.len() + nodes) as u64) {
+            if !work.spend((self.len() * 3 + nodes) as u64) {
                 break;
             }
             let mut bound: f64 = lambda.iter().sum();
             gradient.iter_mut().for_each(|g| *g = 1.0);
-            for (item, slot) in reduced.iter_mut().enumerate() {
-                let cost = self.primary[item]
-                    - self
-                        .item_nodes(item)
-                        .iter()
-                        .map(|&n| lambda[n as usize])
-                        .sum::<f64>();
-                *slot = cost;
-                if cost > 0.0 {
-                    bound += cost;
-                    for &n in self.item_nodes(item) {
+            for (item, cost) in reduced.iter_mut().enumerate() {
+                let nodes = self.item_nodes(item);
+                *cost = self.primary[item] - nodes.iter().map(|&n| lambda[n as usize]).sum::<f64>();
+                if *cost > 0.0 {
+                    bound += *cost;
+                    for &n in nodes {
                         gradient[n as usize] -= 1.0;
+                    }
+                    if step >= 20 {
+                        average[item] += 1.0;
                     }
                 }
             }
+            if step >= 20 {
+                averaged += 1.0;
+            }
             if bound < best_bound - 1e-12 {
                 best_bound = bound;
+                best_costs.clone_from(&reduced);
                 stale = 0;
             } else {
                 stale += 1;
-                if stale >= 15 {
+                if stale >= 10 {
                     theta /= 2.0;
                     stale = 0;
                 }
             }
-            if search && (step % 10 == 0) {
-                let selection = self.greedy_by(&reduced, work);
-                let weight = self.weight_of(&selection);
-                if weight > best_weight {
-                    best_weight = weight;
-                    best_selection = Some(selection);
-                }
-                let value: f64 = best_selection
-                    .as_ref()
-                    .map(|s| {
-                        s.iter()
-                            .enumerate()
-                            .filter(|(_, p)| **p)
-                            .map(|(i, _)| self.primary[i])
-                            .sum()
-                    })
-                    .unwrap_or(0.0);
-                target = target.max(value);
-            }
             let norm: f64 = gradient.iter().map(|g| g * g).sum();
-            if norm < 1e-12 || best_bound - target < 1e-9 || theta < 1e-4 {
+            if norm < 1e-12 || best_bound - target < 1e-9 || theta < 1e-3 {
                 break;
             }
             let t = theta * (bound - target).max(1e-6) / norm;
@@ -472,154 +548,222 @@ impl Component {
                 *l = (*l - t * g).max(0.0);
             }
         }
-        (best_bound, best_selection)
+        if averaged > 0.0 {
+            // Rounding order: the averaged solution, ties by weight.
+            let max_weight = self.weight.iter().copied().max().unwrap_or(1).max(1) as f64;
+            snapshots.push(
+                average
+                    .iter()
+                    .zip(&self.weight)
+                    .map(|(x, w)| x / averaged + 1e-6 * (*w as f64 / max_weight))
+                    .collect(),
+            );
+        }
+        if !best_costs.is_empty() {
+            snapshots.push(best_costs);
+        }
+        (best_bound, snapshots)
     }
 
-    /// Greedy by a key (descending), ties by the contract's order.
-    fn greedy_by(&self, key: &[f64], work: &mut Work) -> Vec<bool> {
-        let mut order: Vec<usize> = (0..self.len()).collect();
-        order.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
-        work.spend(self.len() as u64);
-        let mut taken = vec![false; self.node_items.len()];
-        let mut picked = vec![false; self.len()];
+    /// Greedy in descending `key` order, ties by the contract's order.
+    fn greedy_by(&self, key: &[f64], work: &mut Work) -> Chosen {
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        order.sort_by(|&a, &b| key[b as usize].total_cmp(&key[a as usize]).then(a.cmp(&b)));
+        work.spend(self.len() as u64 * 4);
+        let mut chosen = self.chosen(vec![false; self.len()]);
         for item in order {
-            if self.weight[item] <= 0 || self.item_nodes(item).iter().any(|&n| taken[n as usize]) {
+            let item = item as usize;
+            if self.weight[item] > 0 && self.fits(&chosen, item) {
+                self.set(&mut chosen, item, true);
+            }
+        }
+        chosen
+    }
+
+    /// Large-neighbourhood search: around each chosen item, a window of nearby items is
+    /// re-solved exactly with everything outside it fixed. A window is looked at again only
+    /// when something in it changed; stops when none is left or the budget is spent.
+    fn neighbourhoods(&self, chosen: &mut Chosen, work: &mut Work) {
+        let mut in_window = vec![false; self.len()];
+        let mut node_in = vec![false; self.node_count()];
+        let mut queued = vec![false; self.len()];
+        let mut queue: std::collections::VecDeque<u32> = std::collections::VecDeque::new();
+        for item in (0..self.len()).filter(|&i| chosen.on[i]) {
+            queued[item] = true;
+            queue.push_back(item as u32);
+        }
+        while let Some(seed) = queue.pop_front() {
+            queued[seed as usize] = false;
+            if !chosen.on[seed as usize] {
                 continue;
             }
-            for &n in self.item_nodes(item) {
-                taken[n as usize] = true;
-            }
-            picked[item] = true;
-        }
-        self.improve(&mut picked, work);
-        picked
-    }
-
-    /// Local search until no move improves: add an item and drop what it conflicts with; eject
-    /// an item and refill the intents it freed.
-    fn improve(&self, picked: &mut [bool], work: &mut Work) {
-        let nodes = self.node_items.len();
-        let mut holder = vec![u32::MAX; nodes];
-        for (item, _) in picked.iter().enumerate().filter(|(_, p)| **p) {
-            for &n in self.item_nodes(item) {
-                holder[n as usize] = item as u32;
-            }
-        }
-        loop {
-            if !work.spend(self.len() as u64 * 2) {
+            let window = self.window(chosen, seed as usize, &mut in_window, &mut node_in);
+            if !work.spend(window.len() as u64 * 8) {
                 return;
             }
-            let mut changed = false;
-            // Add one, drop its conflicts.
-            for item in 0..self.len() {
-                if picked[item] || self.weight[item] <= 0 {
-                    continue;
-                }
-                let mut conflicts: Vec<u32> = self
-                    .item_nodes(item)
-                    .iter()
-                    .map(|&n| holder[n as usize])
-                    .filter(|&h| h != u32::MAX)
-                    .collect();
-                conflicts.sort_unstable();
-                conflicts.dedup();
-                let lost: i64 = conflicts.iter().map(|&c| self.weight[c as usize]).sum();
-                if self.weight[item] > lost {
-                    for &c in &conflicts {
-                        self.set(picked, &mut holder, c as usize, false);
-                    }
-                    self.set(picked, &mut holder, item, true);
-                    changed = true;
-                }
+            let current: Vec<u32> = window
+                .iter()
+                .copied()
+                .filter(|&i| chosen.on[i as usize])
+                .collect();
+            let current_weight: i64 = current.iter().map(|&i| self.weight[i as usize]).sum();
+            // Free the window's chosen items, then solve over the items that fit.
+            for &i in &current {
+                self.set(chosen, i as usize, false);
             }
-            // Eject one, refill what it freed.
-            for item in 0..self.len() {
-                if !picked[item] {
-                    continue;
-                }
-                self.set(picked, &mut holder, item, false);
-                let mut refill: Vec<usize> = self
-                    .item_nodes(item)
-                    .iter()
-                    .flat_map(|&n| self.node_items[n as usize].iter().map(|&c| c as usize))
-                    .filter(|&c| c != item && self.weight[c] > 0)
-                    .collect();
-                refill.sort_by(|&a, &b| self.weight[b].cmp(&self.weight[a]).then(a.cmp(&b)));
-                refill.dedup();
-                let mut added = Vec::new();
-                let mut gained = 0;
-                for candidate in refill {
-                    if self
-                        .item_nodes(candidate)
-                        .iter()
-                        .all(|&n| holder[n as usize] == u32::MAX)
-                    {
-                        self.set(picked, &mut holder, candidate, true);
-                        added.push(candidate);
-                        gained += self.weight[candidate];
+            let fitting: Vec<u32> = window
+                .iter()
+                .copied()
+                .filter(|&i| self.fits(chosen, i as usize))
+                .collect();
+            match self.exact(&fitting, current_weight, work) {
+                Some((weight, members)) if weight > current_weight => {
+                    for m in members {
+                        self.set(chosen, m as usize, true);
+                    }
+                    // Everything chosen next to the window may now do better: look again.
+                    for &i in &window {
+                        for &n in self.item_nodes(i as usize) {
+                            for &other in self.items_of(n) {
+                                let holder =
+                                    chosen.holder[self.item_nodes(other as usize)[0] as usize];
+                                for candidate in [other, holder] {
+                                    if candidate != FREE
+                                        && chosen.on[candidate as usize]
+                                        && !queued[candidate as usize]
+                                    {
+                                        queued[candidate as usize] = true;
+                                        queue.push_back(candidate);
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
-                if gained > self.weight[item] {
-                    changed = true;
-                } else {
-                    for candidate in added {
-                        self.set(picked, &mut holder, candidate, false);
+                _ => {
+                    for &i in &current {
+                        self.set(chosen, i as usize, true);
                     }
-                    self.set(picked, &mut holder, item, true);
                 }
-            }
-            if !changed {
-                return;
             }
         }
     }
 
-    fn set(&self, picked: &mut [bool], holder: &mut [u32], item: usize, on: bool) {
-        picked[item] = on;
-        for &n in self.item_nodes(item) {
-            holder[n as usize] = if on { item as u32 } else { u32::MAX };
+    /// Items around `seed`: its neighbours and theirs, breadth first through the chosen items
+    /// that hold their intents, up to [`WINDOW_TARGET`] (never more than [`EXACT_LIMIT`]).
+    fn window(
+        &self,
+        chosen: &Chosen,
+        seed: usize,
+        in_window: &mut [bool],
+        node_in: &mut [bool],
+    ) -> Vec<u32> {
+        let mut window: Vec<u32> = Vec::new();
+        let mut touched_nodes: Vec<u32> = Vec::new();
+        let mut frontier = vec![seed as u32];
+        while let Some(anchor) = frontier.first().copied() {
+            frontier.remove(0);
+            for &n in self.item_nodes(anchor as usize) {
+                if node_in[n as usize] {
+                    continue;
+                }
+                node_in[n as usize] = true;
+                touched_nodes.push(n);
+                for &item in self.items_of(n) {
+                    if in_window[item as usize] {
+                        continue;
+                    }
+                    if window.len() >= EXACT_LIMIT {
+                        break;
+                    }
+                    in_window[item as usize] = true;
+                    window.push(item);
+                    // Grow through the chosen items that block this one.
+                    for &m in self.item_nodes(item as usize) {
+                        let h = chosen.holder[m as usize];
+                        if h != FREE && !in_window[h as usize] && window.len() < WINDOW_TARGET {
+                            frontier.push(h);
+                        }
+                    }
+                }
+            }
+            if window.len() >= WINDOW_TARGET {
+                break;
+            }
         }
+        for &item in &window {
+            in_window[item as usize] = false;
+        }
+        for n in touched_nodes {
+            node_in[n as usize] = false;
+        }
+        window.sort_unstable();
+        window
     }
 
-    /// Exact search for a component of at most [`EXACT_LIMIT`] items, better than
-    /// `incumbent`; `None` when the node budget ran out before it finished.
-    fn branch_and_bound(&self, incumbent: i64) -> Option<Vec<bool>> {
-        let n = self.len();
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| self.weight[b].cmp(&self.weight[a]).then(a.cmp(&b)));
-        let position: Vec<usize> = {
-            let mut position = vec![0; n];
-            for (p, &item) in order.iter().enumerate() {
-                position[item] = p;
-            }
-            position
+    /// The heaviest disjoint subset of `members` (at most [`EXACT_LIMIT`]) when it beats
+    /// `incumbent`, by branch and bound; `Some((incumbent, []))` when nothing does, `None` when
+    /// the node budget ran out first.
+    ///
+    /// The bound at each search node splits every available item's weight evenly over its
+    /// intents and counts, per intent, the best share still available: each intent is used at
+    /// most once, so no completion can beat it. Items are searched in share order, so that the
+    /// best share of an intent is the first available item holding it.
+    fn exact(&self, members: &[u32], incumbent: i64, work: &mut Work) -> Option<(i64, Vec<u32>)> {
+        let n = members.len().min(EXACT_LIMIT);
+        let share = |item: u32| {
+            self.weight[item as usize].max(0) as f64 / f64::from(self.lens[item as usize])
         };
-        // Conflicts as bit masks over positions in `order`.
+        let mut order: Vec<u32> = members[..n].to_vec();
+        order.sort_by(|&a, &b| share(b).total_cmp(&share(a)).then(a.cmp(&b)));
+        let mut local_nodes: Vec<u32> = order
+            .iter()
+            .flat_map(|&item| self.item_nodes(item as usize).iter().copied())
+            .collect();
+        local_nodes.sort_unstable();
+        local_nodes.dedup();
+        let mut holders = vec![0u64; local_nodes.len()];
         let mut conflicts = vec![0u64; n];
         for (p, &item) in order.iter().enumerate() {
-            for &node in self.item_nodes(item) {
-                for &other in &self.node_items[node as usize] {
-                    let q = position[other as usize];
-                    if q != p {
-                        conflicts[p] |= 1 << q;
-                    }
+            for node in self.item_nodes(item as usize) {
+                if let Ok(slot) = local_nodes.binary_search(node) {
+                    holders[slot] |= 1 << p;
                 }
             }
         }
-        let weights: Vec<i64> = order.iter().map(|&item| self.weight[item].max(0)).collect();
-        let mut suffix = vec![0i64; n + 1];
-        for p in (0..n).rev() {
-            suffix[p] = suffix[p + 1] + weights[p];
+        for mask in &holders {
+            let mut bits = *mask;
+            while bits != 0 {
+                let p = bits.trailing_zeros() as usize;
+                conflicts[p] |= mask & !(1 << p);
+                bits &= bits - 1;
+            }
         }
+        let weights: Vec<i64> = order
+            .iter()
+            .map(|&i| self.weight[i as usize].max(0))
+            .collect();
+        let shares: Vec<f64> = order.iter().map(|&i| share(i)).collect();
         struct Search<'a> {
             conflicts: &'a [u64],
+            holders: &'a [u64],
             weights: &'a [i64],
-            suffix: &'a [i64],
+            shares: &'a [f64],
             best: i64,
             best_mask: u64,
             nodes: u64,
         }
-        fn dfs(s: &mut Search<'_>, p: usize, chosen: u64, blocked: u64, value: i64) -> bool {
+        impl Search<'_> {
+            fn bound(&self, available: u64) -> f64 {
+                self.holders
+                    .iter()
+                    .map(|mask| mask & available)
+                    .filter(|mask| *mask != 0)
+                    .map(|mask| self.shares[mask.trailing_zeros() as usize])
+                    .sum()
+            }
+        }
+        fn dfs(s: &mut Search<'_>, available: u64, chosen: u64, value: i64) -> bool {
             s.nodes += 1;
             if s.nodes > EXACT_NODES {
                 return false;
@@ -628,66 +772,44 @@ impl Component {
                 s.best = value;
                 s.best_mask = chosen;
             }
-            if p == s.weights.len() || value + s.suffix[p] <= s.best {
+            if available == 0 || value as f64 + s.bound(available) <= s.best as f64 + 1e-9 {
                 return true;
             }
-            if blocked & (1 << p) == 0 && s.weights[p] > 0 {
-                let ok = dfs(
+            let p = available.trailing_zeros() as usize;
+            let rest = available & !(1 << p);
+            if s.weights[p] > 0
+                && !dfs(
                     s,
-                    p + 1,
+                    rest & !s.conflicts[p],
                     chosen | (1 << p),
-                    blocked | s.conflicts[p],
                     value + s.weights[p],
-                );
-                if !ok {
-                    return false;
-                }
+                )
+            {
+                return false;
             }
-            dfs(s, p + 1, chosen, blocked, value)
+            dfs(s, rest, chosen, value)
         }
+        let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
         let mut search = Search {
             conflicts: &conflicts,
+            holders: &holders,
             weights: &weights,
-            suffix: &suffix,
+            shares: &shares,
             best: incumbent,
             best_mask: 0,
             nodes: 0,
         };
-        if !dfs(&mut search, 0, 0, 0, 0) {
+        let finished = dfs(&mut search, all, 0, 0);
+        // A search node costs about one visit of each local intent.
+        work.spend(search.nodes * holders.len() as u64 / 8 + n as u64);
+        if !finished {
             return None;
         }
-        if search.best_mask == 0 {
-            // Nothing beat the incumbent: the incumbent is optimal; the caller keeps it.
-            return Some(vec![false; n]);
-        }
-        let mut picked = vec![false; n];
-        for (p, &item) in order.iter().enumerate() {
-            if search.best_mask & (1 << p) != 0 {
-                picked[item] = true;
-            }
-        }
-        Some(picked)
-    }
-}
-
-/// A deterministic work budget.
-struct Work {
-    left: u64,
-}
-
-impl Work {
-    fn new(budget: u64) -> Work {
-        Work { left: budget }
-    }
-
-    /// Takes `units`; false when the budget is spent.
-    fn spend(&mut self, units: u64) -> bool {
-        if self.left < units {
-            self.left = 0;
-            return false;
-        }
-        self.left -= units;
-        true
+        let members = (0..n)
+            .filter(|p| search.best_mask & (1 << p) != 0)
+            .map(|p| order[p])
+            .collect();
+        Some((search.best, members))
     }
 }
 
@@ -732,7 +854,11 @@ mod tests {
         let greedy = select(4, &items, Strategy::Greedy, Objective::Score, 500);
         assert_eq!(greedy.picked, [0]);
         assert_eq!(greedy.report.value.0, 0.9);
-        assert!(greedy.report.upper_bound.0 >= 1.78 - 1e-9);
+        assert_eq!(
+            greedy.report.upper_bound.0, 1.78,
+            "the exact optimum bounds greedy"
+        );
+        assert!(!greedy.report.proven_optimal);
         let optimal = select(4, &items, Strategy::Optimal, Objective::Score, 500);
         assert_eq!(optimal.picked, [1, 2]);
         assert_eq!(optimal.report.value.0, 1.78);

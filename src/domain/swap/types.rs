@@ -361,6 +361,16 @@ pub struct MatchingRunRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("propertyNames" = {"minLength": 1}))]
     pub asset_values_usd: Option<BTreeMap<String, NonNegativeNumber>>,
+    /// How to choose among the candidates: `greedy` (default, the M111 contract) or `optimal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<super::selection::Strategy>,
+    /// What `optimal` maximises: the total `score` (default) or the matched `intents`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<super::selection::Objective>,
+    /// The selection's work budget in milliseconds (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10_000))]
+    pub max_solve_ms: Option<u32>,
 }
 
 /// The record of one matching run.
@@ -400,13 +410,17 @@ pub struct RunStats {
     pub selected_proposals: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunDiagnostics {
     /// Candidate edges left out because an offered asset has no known value.
     pub edges_skipped_missing_value: u64,
     /// Cycles dropped because a participant's `max_cycle_length` is shorter.
     pub cycles_dropped_max_length: u64,
+    /// How the proposals were chosen and how close to optimal; present when the request chose
+    /// a `selection`, an `objective` or a `max_solve_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<super::selection::SelectionReport>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
