@@ -176,7 +176,7 @@ fn the_readme_server_command_picks_the_server_binary() {
 fn the_readme_walkthrough_runs_as_written_twice() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let blocks = sh_blocks(section(&readme, "walkthrough"));
-    assert_eq!(blocks.len(), 4);
+    assert_eq!(blocks.len(), 5);
     let server = ServedBinary::start(&[]);
     let mut outputs = run_documented(&server, &blocks);
     outputs.extend(run_documented(&server, &blocks));
@@ -186,10 +186,18 @@ fn the_readme_walkthrough_runs_as_written_twice() {
     let proposals: serde_json::Value = serde_json::from_str(&outputs[3]).unwrap();
     assert_eq!(proposals["proposals"][0]["confidence_score"], 0.8091);
     assert_eq!(proposals["proposals"][0]["value_spread"], 0.0909);
+    let optimal: serde_json::Value = serde_json::from_str(&outputs[4]).unwrap();
     assert_eq!(
-        outputs[6], outputs[2],
+        optimal["run"]["diagnostics"]["selection"],
+        serde_json::json!({"strategy": "optimal", "objective": "score", "value": 0.8091,
+            "upper_bound": 0.8091, "gap": 0, "proven_optimal": true,
+            "solve_ms": optimal["run"]["diagnostics"]["selection"]["solve_ms"]})
+    );
+    assert_eq!(
+        outputs[7], outputs[2],
         "the second round replays the recorded run"
     );
+    assert_eq!(outputs[9], outputs[4], "and the optimal one");
     assert!(server.terminate().success(), "SIGTERM is a clean stop");
 }
 

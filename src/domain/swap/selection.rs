@@ -923,11 +923,13 @@ mod tests {
                 }
             }
             let greedy = select(400, &items, Strategy::Greedy, Objective::Score, 200);
-            let optimal = select(400, &items, Strategy::Optimal, Objective::Score, 200);
-            assert!(
-                optimal.report.value.0 >= greedy.report.value.0,
-                "never worse than greedy"
-            );
+            for budget in [1, 200] {
+                let optimal = select(400, &items, Strategy::Optimal, Objective::Score, budget);
+                assert!(
+                    optimal.report.value.0 >= greedy.report.value.0,
+                    "never worse than greedy, even when the budget runs out at once"
+                );
+            }
         }
     }
 
