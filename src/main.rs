@@ -92,6 +92,11 @@ enum BenchCommand {
         /// Write every selected proposal (`id`, `intent_ids`, `confidence_score`) to this file.
         #[arg(long)]
         emit_selection: Option<PathBuf>,
+        /// Write every candidate proposal (`id`, `intent_ids`, `confidence_score`), in the
+        /// contract's order, to this file: the input of an external solver
+        /// (`scripts/selection_optimum.py`).
+        #[arg(long)]
+        emit_candidates: Option<PathBuf>,
     },
     /// The runtime over loopback HTTP on a temporary store: create the intents, time a
     /// matching run end to end, then a bounded burst of GET /healthz.
@@ -271,6 +276,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
             objective,
             max_solve_ms,
             emit_selection,
+            emit_candidates,
         } => {
             use marketref::domain::swap::selection::{Objective, Strategy};
             let choice = (selection.is_some() || objective.is_some()).then_some(
@@ -293,6 +299,9 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
             };
             let report = bench::with_threads(threads, || {
                 source.load().and_then(|load| {
+                    if let Some(path) = &emit_candidates {
+                        bench::matching::emit_candidates(&load, path)?;
+                    }
                     bench::matching::run(&load, max_proposals, choice, emit_selection.as_deref())
                 })
             })??;

@@ -106,9 +106,10 @@ fn optimal_selection_is_the_same_on_any_number_of_threads_and_beats_greedy() {
 }
 
 #[test]
-fn cli_emitted_selection_is_disjoint_and_adds_up_to_the_report() {
+fn cli_emitted_selection_is_disjoint_drawn_from_the_candidates_and_adds_up() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("selection.json");
+    let candidates_file = dir.path().join("candidates.json");
     let report = answer_of(&marketref(&[
         "bench",
         "matching",
@@ -122,7 +123,19 @@ fn cli_emitted_selection_is_disjoint_and_adds_up_to_the_report() {
         "100",
         "--emit-selection",
         file.to_str().unwrap(),
+        "--emit-candidates",
+        candidates_file.to_str().unwrap(),
     ]));
+    let candidates: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(&candidates_file).unwrap()).unwrap();
+    assert_eq!(
+        candidates.len() as u64,
+        report["candidate_proposals"].as_u64().unwrap()
+    );
+    let candidate_ids: std::collections::BTreeSet<&str> = candidates
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     let emitted: Vec<Value> = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(
         emitted.len() as u64,
@@ -134,6 +147,7 @@ fn cli_emitted_selection_is_disjoint_and_adds_up_to_the_report() {
     let mut intents = 0;
     for proposal in &emitted {
         assert!(ids.insert(proposal["id"].as_str().unwrap().to_owned()));
+        assert!(candidate_ids.contains(proposal["id"].as_str().unwrap()));
         for intent in proposal["intent_ids"].as_array().unwrap() {
             assert!(
                 seen.insert(intent.as_str().unwrap().to_owned()),

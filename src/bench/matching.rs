@@ -72,10 +72,60 @@ pub const DEFAULT_KEEP: usize = 50;
 /// One selected proposal as `--emit-selection` writes it, so that anyone can check
 /// disjointness and the sums.
 #[derive(Clone, Debug, Serialize)]
-pub struct EmittedProposal<'a> {
-    pub id: &'a str,
-    pub intent_ids: &'a [String],
+pub struct EmittedProposal {
+    pub id: String,
+    pub intent_ids: Vec<String>,
     pub confidence_score: crate::json::JsNumber,
+}
+
+/// The load's values as a run merges them (step 1): the load's own as the stored ones,
+/// overlaid by the intents' price hints.
+fn merged_values(load: &MatchingLoad) -> engine::AssetValues {
+    let stored = load
+        .asset_values_usd
+        .iter()
+        .map(|(asset_id, value)| (asset_id.clone(), value.0.clone()))
+        .collect();
+    engine::engine_values(&engine::merge_asset_values(stored, &load.intents, []))
+}
+
+/// Writes proposals as a JSON array, one per line.
+fn write_proposals(
+    path: &std::path::Path,
+    proposals: impl Iterator<Item = EmittedProposal>,
+    what: &str,
+) -> Result<(), crate::error::Error> {
+    let mut text = String::from("[\n");
+    for (index, proposal) in proposals.enumerate() {
+        if index > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&serde_json::to_string(&proposal).unwrap_or_default());
+    }
+    text.push_str("\n]\n");
+    std::fs::write(path, text).map_err(|e| super::io_error(path, what, e))
+}
+
+/// Writes every candidate proposal of `load`, in the contract's order (score descending, then
+/// id), so that an external solver can be run on exactly the choice the selection faces.
+pub fn emit_candidates(
+    load: &MatchingLoad,
+    path: &std::path::Path,
+) -> Result<usize, crate::error::Error> {
+    let values = merged_values(load);
+    let graph = engine::Graph::build(&load.intents, &values);
+    let candidates = graph.candidates(&graph.cycles());
+    let emitted = candidates.ranked.iter().map(|candidate| EmittedProposal {
+        id: candidate.id(),
+        intent_ids: graph
+            .intent_ids(candidate)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        confidence_score: crate::json::JsNumber(candidate.confidence_score),
+    });
+    write_proposals(path, emitted, "writing the candidates")?;
+    Ok(candidates.ranked.len())
 }
 
 /// Runs the engine over `load` on the current rayon pool, choosing as `choice` says (the
@@ -89,13 +139,7 @@ pub fn run(
     emit: Option<&std::path::Path>,
 ) -> Result<MatchingReport, crate::error::Error> {
     let started = Instant::now();
-    let stored = load
-        .asset_values_usd
-        .iter()
-        .map(|(asset_id, value)| (asset_id.clone(), value.0.clone()))
-        .collect();
-    let merged = engine::merge_asset_values(stored, &load.intents, []);
-    let values = engine::engine_values(&merged);
+    let values = merged_values(load);
 
     let mut marks = [started; 4];
     let keep = if emit.is_some() { usize::MAX } else { keep };
@@ -118,25 +162,12 @@ pub fn run(
         hasher.update(id.as_bytes());
     }
     if let Some(path) = emit {
-        let emitted: Vec<EmittedProposal<'_>> = outcome
-            .selected
-            .iter()
-            .map(|draft| EmittedProposal {
-                id: &draft.id,
-                intent_ids: &draft.intent_ids,
-                confidence_score: crate::json::JsNumber(draft.confidence_score),
-            })
-            .collect();
-        let mut text = String::from("[\n");
-        for (index, proposal) in emitted.iter().enumerate() {
-            if index > 0 {
-                text.push_str(",\n");
-            }
-            text.push_str(&serde_json::to_string(proposal).unwrap_or_default());
-        }
-        text.push_str("\n]\n");
-        std::fs::write(path, text)
-            .map_err(|e| super::io_error(path, "writing the selection", e))?;
+        let emitted = outcome.selected.iter().map(|draft| EmittedProposal {
+            id: draft.id.clone(),
+            intent_ids: draft.intent_ids.clone(),
+            confidence_score: crate::json::JsNumber(draft.confidence_score),
+        });
+        write_proposals(path, emitted, "writing the selection")?;
     }
     let report = outcome.diagnostics.selection.as_ref();
     Ok(MatchingReport {

@@ -29,8 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::{JsNumber, round_to};
 
-/// Work units a millisecond of budget buys: calibrated on the project machine (release build)
-/// so that a budget of `max_solve_ms` is spent in about that much time or less.
+/// Work units a millisecond of budget buys: calibrated on the project machine (release build,
+/// one core), where every phase does about this many units per millisecond. A budget of
+/// `max_solve_ms` is about that much CPU time; the wall time is lower on several cores, since
+/// components and the two search starts of a component run side by side.
 const UNITS_PER_MS: u64 = 100_000;
 /// Components and search windows up to this many candidates are solved exactly (bit masks).
 const EXACT_LIMIT: usize = 64;
@@ -429,7 +431,16 @@ impl Component {
                 };
             }
         }
-        let (bound, orders) = self.subgradient(&mut work, self.value(&best));
+        // An optimal solve leaves at least half of its budget to the search.
+        let mut bound_work = Work {
+            left: match strategy {
+                Strategy::Optimal => work.left / 2,
+                Strategy::Greedy => work.left,
+            },
+        };
+        let granted = bound_work.left;
+        let (bound, orders) = self.subgradient(&mut bound_work, self.value(&best));
+        work.left -= granted - bound_work.left;
         if strategy == Strategy::Optimal && self.len() > EXACT_LIMIT {
             // Each rounding order starts its own search, on its own share of the budget; the
             // two run in parallel and the better one wins (the first on a tie).
@@ -507,7 +518,7 @@ impl Component {
         let mut average = vec![0.0f64; self.len()];
         let mut averaged = 0.0f64;
         for step in 0..MAX_SUBGRADIENT_STEPS {
-            if !work.spend((self.len() * 3 + nodes) as u64) {
+            if !work.spend((self.len() * 3 + nodes) as u64 / 4) {
                 break;
             }
             let mut bound: f64 = lambda.iter().sum();
@@ -598,7 +609,7 @@ impl Component {
                 continue;
             }
             let window = self.window(chosen, seed as usize, &mut in_window, &mut node_in);
-            if !work.spend(window.len() as u64 * 8) {
+            if !work.spend(window.len() as u64 * 16) {
                 return;
             }
             let current: Vec<u32> = window
@@ -801,7 +812,7 @@ impl Component {
         };
         let finished = dfs(&mut search, all, 0, 0);
         // A search node costs about one visit of each local intent.
-        work.spend(search.nodes * holders.len() as u64 / 8 + n as u64);
+        work.spend(search.nodes * holders.len() as u64 / 4 + n as u64);
         if !finished {
             return None;
         }
