@@ -431,26 +431,27 @@ impl Component {
                 };
             }
         }
-        // An optimal solve leaves at least half of its budget to the search.
+        // An optimal solve keeps at least half of its budget for the search; what the bound
+        // leaves unused goes to the search too.
         let mut bound_work = Work {
             left: match strategy {
                 Strategy::Optimal => work.left / 2,
                 Strategy::Greedy => work.left,
             },
         };
-        let granted = bound_work.left;
+        work.left -= bound_work.left;
         let (bound, orders) = self.subgradient(&mut bound_work, self.value(&best));
-        work.left -= granted - bound_work.left;
-        if strategy == Strategy::Optimal && self.len() > EXACT_LIMIT {
+        work.left += bound_work.left;
+        // Here an optimal solve has a large component, or a small one whose exact search ran
+        // out of nodes.
+        if strategy == Strategy::Optimal {
             // Each rounding order starts its own search, on its own share of the budget; the
             // two run in parallel and the better one wins (the first on a tie).
-            let share = Work {
-                left: work.left / orders.len().max(1) as u64,
-            };
+            let share = work.left / orders.len().max(1) as u64;
             let searched: Vec<Chosen> = orders
                 .par_iter()
                 .map(|order| {
-                    let mut work = Work { left: share.left };
+                    let mut work = Work { left: share };
                     let mut chosen = self.greedy_by(order, &mut work);
                     self.neighbourhoods(&mut chosen, &mut work);
                     chosen
