@@ -10,12 +10,13 @@
 //! - in each component, a Lagrangian relaxation of the "each intent at most once" constraints,
 //!   driven by subgradient steps, gives an upper bound (the LP relaxation's at its limit) and
 //!   reduced costs;
-//! - selections start from greedy's and from greedy picks in reduced-cost order, and improve by
-//!   local search (add a candidate, drop what it conflicts with and refill what they freed; eject
-//!   one and refill), then by large-neighbourhood search: a window of up to 64 candidates around
-//!   each chosen one is re-solved exactly while the rest stays fixed;
+//! - two searches start side by side from greedy picks in two orders: the relaxation's averaged
+//!   solution and the reduced costs at the best bound; each improves by large-neighbourhood
+//!   search: a window of up to 64 candidates around a chosen one is re-solved exactly while the
+//!   rest stays fixed, until no window improves or the budget is spent;
 //! - components of at most 64 candidates are settled exactly by branch and bound;
-//! - the result is never worse than greedy's, which is where the search starts.
+//! - the result is never worse than greedy's: a search is kept only when it beats greedy's
+//!   choice in the component.
 //!
 //! All the work is counted in deterministic units (candidate and intent visits) and the budget
 //! in units comes from `max_solve_ms`, so the same input and parameters always give the same
