@@ -572,19 +572,10 @@ impl<'a> Graph<'a> {
 /// Greedy disjoint pick over ranked candidates: take one when it shares no intent with one
 /// already taken. Returns indexes into `ranked`, in order.
 pub fn select_greedy(node_count: usize, ranked: &[Candidate]) -> Vec<usize> {
-    let mut taken = vec![false; node_count];
-    let mut picked = Vec::new();
-    for (index, candidate) in ranked.iter().enumerate() {
-        let nodes = candidate.cycle.nodes();
-        if nodes.iter().any(|&n| taken[n as usize]) {
-            continue;
-        }
-        for &n in nodes {
-            taken[n as usize] = true;
-        }
-        picked.push(index);
-    }
-    picked
+    selection::greedy(
+        node_count,
+        ranked.iter().map(|candidate| candidate.cycle.nodes()),
+    )
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -137,7 +137,7 @@ pub fn select(
     max_solve_ms: u64,
 ) -> Selection {
     let started = Instant::now();
-    let greedy = greedy(node_count, items);
+    let greedy = greedy(node_count, items.iter().map(Item::nodes));
     let budget = max_solve_ms.saturating_mul(UNITS_PER_MS);
     let components = components(node_count, items);
     let total_items = items.len().max(1) as u128;
@@ -191,15 +191,16 @@ pub fn primary_value(items: &[Item], picked: &[usize], objective: Objective) -> 
     }
 }
 
-/// Greedy in the given order: take an item when it shares no intent with one taken.
-pub fn greedy(node_count: usize, items: &[Item]) -> Vec<usize> {
+/// Greedy in the given order (the M111 contract's pick): take a candidate, given by its intents
+/// (graph nodes), when it shares no intent with one taken. Returns the indexes taken, in order.
+pub fn greedy<'a>(node_count: usize, candidates: impl Iterator<Item = &'a [u32]>) -> Vec<usize> {
     let mut taken = vec![false; node_count];
     let mut picked = Vec::new();
-    for (index, item) in items.iter().enumerate() {
-        if item.nodes().iter().any(|&n| taken[n as usize]) {
+    for (index, nodes) in candidates.enumerate() {
+        if nodes.iter().any(|&n| taken[n as usize]) {
             continue;
         }
-        for &n in item.nodes() {
+        for &n in nodes {
             taken[n as usize] = true;
         }
         picked.push(index);
