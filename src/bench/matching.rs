@@ -89,6 +89,14 @@ fn merged_values(load: &MatchingLoad) -> engine::AssetValues {
     engine::engine_values(&engine::merge_asset_values(stored, &load.intents, []))
 }
 
+/// A unit enum's name as the API spells it (its serde form).
+fn wire_name(value: impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
 /// Writes proposals as a JSON array, one per line.
 fn write_proposals(
     path: &std::path::Path,
@@ -190,19 +198,7 @@ pub fn run(
         threads: rayon::current_num_threads(),
         selected_score_sum: outcome.selected_score_sum,
         selected_intents: outcome.selected_intents,
-        selection: report.map(|r| {
-            format!(
-                "{}/{}",
-                serde_json::to_value(r.strategy)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or(""),
-                serde_json::to_value(r.objective)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("")
-            )
-        }),
+        selection: report.map(|r| format!("{}/{}", wire_name(r.strategy), wire_name(r.objective))),
         upper_bound: report.map(|r| r.upper_bound.get()),
         gap: report.map(|r| r.gap.get()),
         proven_optimal: report.map(|r| r.proven_optimal),

@@ -127,14 +127,8 @@ fn run_facts(run: &MilestoneRun, stamp: &str) -> Value {
 }
 
 fn totals(run: &MilestoneRun) -> Value {
-    let steps_passed = run.steps.iter().filter(|s| s.passed).count();
-    let probes = run.routing.len() + run.auth.len();
-    let probes_passed = run
-        .routing
-        .iter()
-        .chain(&run.auth)
-        .filter(|p| p.passed)
-        .count();
+    let steps_passed = run.steps_passed();
+    let (probes, probes_passed) = run.probe_counts();
     json!({
         "steps": run.steps.len(),
         "steps_passed": steps_passed,

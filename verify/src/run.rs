@@ -66,6 +66,17 @@ impl MilestoneRun {
         self.routing.iter().chain(&self.auth).chain(&self.steps)
     }
 
+    /// Steps that passed.
+    pub fn steps_passed(&self) -> usize {
+        self.steps.iter().filter(|s| s.passed).count()
+    }
+
+    /// The generated probes (routing, then auth), and how many of them passed.
+    pub fn probe_counts(&self) -> (usize, usize) {
+        let probes = self.routing.iter().chain(&self.auth);
+        (probes.clone().count(), probes.filter(|p| p.passed).count())
+    }
+
     pub fn floor_passed(&self) -> bool {
         self.floor.iter().all(|(_, covered)| *covered)
     }

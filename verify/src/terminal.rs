@@ -173,14 +173,8 @@ impl<'w> Terminal<'w> {
 
     pub fn milestone_totals(&mut self, run: &MilestoneRun) {
         let steps = run.steps.len();
-        let passed = run.steps.iter().filter(|s| s.passed).count();
-        let probes = run.routing.len() + run.auth.len();
-        let probes_passed = run
-            .routing
-            .iter()
-            .chain(&run.auth)
-            .filter(|p| p.passed)
-            .count();
+        let passed = run.steps_passed();
+        let (probes, probes_passed) = run.probe_counts();
         let floor_covered = run.floor.iter().filter(|(_, c)| *c).count();
         say!(
             self,

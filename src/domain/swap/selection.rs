@@ -674,9 +674,8 @@ impl Component {
     ) -> Vec<u32> {
         let mut window: Vec<u32> = Vec::new();
         let mut touched_nodes: Vec<u32> = Vec::new();
-        let mut frontier = vec![seed as u32];
-        while let Some(anchor) = frontier.first().copied() {
-            frontier.remove(0);
+        let mut frontier = std::collections::VecDeque::from([seed as u32]);
+        while let Some(anchor) = frontier.pop_front() {
             for &n in self.item_nodes(anchor as usize) {
                 if node_in[n as usize] {
                     continue;
@@ -696,7 +695,7 @@ impl Component {
                     for &m in self.item_nodes(item as usize) {
                         let h = chosen.holder[m as usize];
                         if h != FREE && !in_window[h as usize] && window.len() < WINDOW_TARGET {
-                            frontier.push(h);
+                            frontier.push_back(h);
                         }
                     }
                 }
