@@ -106,6 +106,25 @@ fn optimal_selection_is_the_same_on_any_number_of_threads_and_beats_greedy() {
 }
 
 #[test]
+fn a_component_large_enough_for_a_parallel_dual_gives_the_same_answer_on_any_threads() {
+    // At 2,500 intents one conflict component holds over 4,096 candidates, so its dual steps
+    // are shared out over threads, and the budget affords clique and ring rows.
+    let load = synthetic::generate(2500, 3);
+    let on = |threads| {
+        bench::with_threads(Some(threads), || {
+            bench::matching::run(&load, 50, optimal(Objective::Score), None)
+        })
+        .unwrap()
+        .unwrap()
+        .answer()
+    };
+    let one = on(1);
+    assert_eq!(on(2), one);
+    assert_eq!(on(3), one);
+    assert!(one["gap"].as_f64().unwrap() < 0.03, "{one}");
+}
+
+#[test]
 fn cli_emitted_selection_is_disjoint_drawn_from_the_candidates_and_adds_up() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("selection.json");

@@ -7,9 +7,13 @@
 //!
 //! - the candidates split into conflict components (candidates linked by shared intents),
 //!   solved independently and in parallel: the answer does not depend on the number of threads;
-//! - in each component, a Lagrangian relaxation of the "each intent at most once" constraints,
-//!   driven by subgradient steps, gives an upper bound (the LP relaxation's at its limit) and
-//!   reduced costs;
+//! - in each component, a Lagrangian relaxation gives an upper bound and reduced costs. It
+//!   dualises the "each intent at most once" rows and, when the budget affords them, odd-set
+//!   rows that every disjoint selection keeps but the LP relaxation does not ([`rows`]): clique
+//!   rows over intent triples, and odd rings of five or seven intents separated from the
+//!   relaxation's own fractional solution. Its multipliers come from accelerated gradient
+//!   steps on a smoothed dual. At its limit the bound is the LP relaxation's over all those
+//!   rows, tighter than the plain LP's by about half of the LP's excess over the optimum;
 //! - two searches start side by side from greedy picks in two orders: the relaxation's averaged
 //!   solution and the reduced costs at the best bound; each improves by large-neighbourhood
 //!   search: a window of up to 64 candidates around a chosen one is re-solved exactly while the
@@ -30,6 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::json::{JsNumber, round_to};
 
+mod rows;
+
+use rows::Rows;
+
 /// Work units a millisecond of budget buys: calibrated on the project machine (release build,
 /// one core), where every phase does about this many units per millisecond. A budget of
 /// `max_solve_ms` is about that much CPU time; the wall time is lower on several cores, since
@@ -41,8 +49,31 @@ const EXACT_LIMIT: usize = 64;
 const EXACT_NODES: u64 = 100_000;
 /// Candidates a search window aims at.
 const WINDOW_TARGET: usize = 64;
-/// Subgradient steps at most, per component.
-const MAX_SUBGRADIENT_STEPS: usize = 300;
+/// Dual steps at most, per component.
+const MAX_DUAL_STEPS: usize = 300;
+/// A dual step visits every (item, row) entry this many times (reduced costs, gradient,
+/// update), counted against the budget.
+const STEP_PASSES: u64 = 2;
+/// The dual's smoothing, in units of a typical item weight: from this at the first step ...
+const SMOOTH_START: f64 = 0.01;
+/// ... shrinking by this factor per step ...
+const SMOOTH_DECAY: f64 = 0.992;
+/// ... down to this.
+const SMOOTH_END: f64 = 0.001;
+/// The gradient step, in units of the smoothing (the smoothed dual's curvature grows as the
+/// smoothing shrinks).
+const STEP_SIZE: f64 = 0.5;
+/// Components of at least this many items share each dual step out over threads.
+const PARALLEL_DUAL: usize = 4096;
+/// Clique rows are added to a component's relaxation only when the budget affords building
+/// them and at least this many dual steps: too few steps leave their multipliers at 0.
+const MIN_CLIQUE_STEPS: u64 = 150;
+/// Dual steps at which odd rings are separated from the averaged solution.
+const SEPARATE_AT: [usize; 2] = [120, 200];
+/// The share of the bound's budget, in percent, that separating odd rings may spend.
+const SEPARATION_SHARE: u64 = 15;
+/// Steps after a change of rows before the averaged solution starts counting.
+const AVERAGE_AFTER: usize = 20;
 /// Marks a free intent.
 const FREE: u32 = u32::MAX;
 
@@ -109,8 +140,9 @@ pub struct SelectionReport {
     pub objective: Objective,
     /// The objective's value: the total score, or the number of matched intents.
     pub value: JsNumber,
-    /// No disjoint selection does better than this (a Lagrangian bound, as strong as the LP
-    /// relaxation at best; the value of a component solved exactly).
+    /// No disjoint selection does better than this. Per component: the value of one solved
+    /// exactly, or a Lagrangian bound over the intent rows and, budget permitting, clique and
+    /// odd-ring rows (at best the LP relaxation's over those rows, tighter than the plain LP's).
     pub upper_bound: JsNumber,
     /// `(upper_bound - value) / upper_bound`, 0 when both are 0.
     pub gap: JsNumber,
@@ -442,7 +474,7 @@ impl Component {
             },
         };
         work.left -= bound_work.left;
-        let (bound, orders) = self.subgradient(&mut bound_work, self.value(&best));
+        let (bound, orders) = self.dual(&mut bound_work, self.value(&best));
         work.left += bound_work.left;
         // Here an optimal solve has a large component, or a small one whose exact search ran
         // out of nodes.
@@ -496,71 +528,176 @@ impl Component {
         }
     }
 
-    /// Subgradient optimisation of the Lagrangian dual, aiming at `target` (a value some
-    /// selection reaches). Returns the best bound and two orders to round in: the average of
-    /// the relaxation's solutions, and the reduced costs at the best bound.
-    fn subgradient(&self, work: &mut Work, target: f64) -> (f64, Vec<Vec<f64>>) {
-        let nodes = self.node_count();
+    /// Minimises the Lagrangian dual of the relaxation's rows ([`rows`]): intent rows, clique
+    /// rows when the budget affords them, and odd-ring rows separated on the way, at steps
+    /// [`SEPARATE_AT`]. Every multiplier vector met gives a valid bound; the best is kept.
+    /// Returns it (or stops early once it reaches `target`, a value some selection reaches)
+    /// with two orders to round in: the smoothed relaxation's averaged solution, and the
+    /// reduced costs at the best bound.
+    ///
+    /// The dual is piecewise linear. Smoothing each item's `max(0, reduced cost)` into
+    /// `mu * ln(1 + e^(reduced cost / mu))` makes it differentiable, with the item's logistic
+    /// `1 / (1 + e^(-reduced cost / mu))` as a fractional solution. Accelerated projected
+    /// gradient steps (FISTA) on that, with `mu` shrinking step by step, came within 0.1% of
+    /// the LP bound over intent and clique rows in 300 steps on the 5,000-intent benchmark load,
+    /// where 300 Polyak-step subgradient steps stayed 0.2% above it.
+    fn dual(&self, work: &mut Work, target: f64) -> (f64, Vec<Vec<f64>>) {
+        let item_nodes: Vec<&[u32]> = (0..self.len()).map(|i| self.item_nodes(i)).collect();
+        let node_count = self.node_count();
+        // Rows beyond the intents' only when the budget affords building them and enough steps
+        // to use them: with too few steps their multipliers stay far from useful and the bound
+        // is worse than the intent rows' alone. A step over clique rows costs up to three times
+        // one over intent rows (2.3 times on the benchmark load).
+        let intents_step = (self.len() * 3 + node_count) as u64 / 4;
+        let with_cliques =
+            work.left >= Rows::clique_cost(&item_nodes) + MIN_CLIQUE_STEPS * 3 * intents_step;
+        let mut extra: Vec<rows::Extra> = Vec::new();
+        let mut pairs = Vec::new();
+        if with_cliques {
+            work.spend(Rows::clique_cost(&item_nodes));
+            pairs = rows::item_pairs(&item_nodes);
+            extra.extend(
+                rows::triple_cliques(&item_nodes, &pairs)
+                    .into_iter()
+                    .map(|c| (c, 1.0)),
+            );
+        }
+        let (mut rows, built) = Rows::build(&item_nodes, node_count, &extra);
+        work.spend(built);
+        // Each separation of odd rings may spend this much.
+        let separation = work.left * SEPARATION_SHARE / 100 / SEPARATE_AT.len() as u64;
         // Start where no reduced cost is positive: the bound is then the sum of multipliers.
-        let mut lambda = vec![0.0f64; nodes];
+        // Extra rows start at 0, so the first bound is the intent rows' alone.
+        let mut lambda = vec![0.0f64; rows.count()];
         for (item, primary) in self.primary.iter().enumerate() {
             let share = primary.max(0.0) / f64::from(self.lens[item]);
             for &n in self.item_nodes(item) {
                 lambda[n as usize] = lambda[n as usize].max(share);
             }
         }
+        // Smoothing in the objective's own units: a typical item weight.
+        let scale = self.primary.iter().map(|p| p.abs()).sum::<f64>() / self.len().max(1) as f64;
+        let mut previous = lambda.clone();
+        let mut momentum = 1.0f64;
         let mut best_bound = f64::INFINITY;
         let mut best_costs = Vec::new();
         let mut snapshots = Vec::new();
-        let mut theta = 2.0;
-        let mut stale = 0;
         let mut reduced = vec![0.0f64; self.len()];
-        let mut gradient = vec![0.0f64; nodes];
-        // The average of the relaxation's 0/1 solutions over the later steps approaches an
-        // optimal LP solution: a good order to round in.
+        let mut smooth = vec![0.0f64; self.len()];
+        let mut gradient = vec![0.0f64; rows.count()];
+        // The average of the smoothed solutions since the rows last changed (skipping the
+        // first steps after) approaches an optimal LP solution: where odd rings are separated
+        // from, and a good order to round in.
         let mut average = vec![0.0f64; self.len()];
         let mut averaged = 0.0f64;
-        for step in 0..MAX_SUBGRADIENT_STEPS {
-            if !work.spend((self.len() * 3 + nodes) as u64 / 4) {
-                break;
-            }
-            let mut bound: f64 = lambda.iter().sum();
-            gradient.iter_mut().for_each(|g| *g = 1.0);
-            for (item, cost) in reduced.iter_mut().enumerate() {
-                let nodes = self.item_nodes(item);
-                *cost = self.primary[item] - nodes.iter().map(|&n| lambda[n as usize]).sum::<f64>();
-                if *cost > 0.0 {
-                    bound += *cost;
-                    for &n in nodes {
-                        gradient[n as usize] -= 1.0;
-                    }
-                    if step >= 20 {
-                        average[item] += 1.0;
-                    }
+        let mut average_from = AVERAGE_AFTER;
+        for step in 0..MAX_DUAL_STEPS {
+            if with_cliques && SEPARATE_AT.contains(&step) && averaged > 0.0 {
+                let mean: Vec<f64> = average.iter().map(|x| x / averaged).collect();
+                let mut units = separation.min(work.left);
+                let before = units;
+                let rings = rows::odd_rings(
+                    &item_nodes,
+                    &pairs,
+                    |n| self.items_of(n),
+                    node_count,
+                    &mean,
+                    &mut units,
+                );
+                work.spend(before - units);
+                if !rings.is_empty() {
+                    extra.extend(rings);
+                    let (more, built) = Rows::build(&item_nodes, node_count, &extra);
+                    work.spend(built);
+                    rows = more;
+                    lambda.resize(rows.count(), 0.0);
+                    previous.clone_from(&lambda);
+                    gradient.resize(rows.count(), 0.0);
+                    momentum = 1.0;
+                    average.iter_mut().for_each(|x| *x = 0.0);
+                    averaged = 0.0;
+                    average_from = step + AVERAGE_AFTER;
                 }
             }
-            if step >= 20 {
-                averaged += 1.0;
+            // The first step always runs: its bound (the starting multipliers') is valid.
+            if !work.spend(rows.step_cost() * STEP_PASSES) && step > 0 {
+                break;
             }
+            let mu = scale * (SMOOTH_START * SMOOTH_DECAY.powi(step as i32)).max(SMOOTH_END);
+            // Each item's reduced cost and smoothed solution, and below each row's gradient,
+            // depend on nothing computed in the same pass: large components split them over
+            // threads, and the sums stay in one order, so the numbers are the same either way.
+            let price = |(item, (cost, smooth)): (usize, (&mut f64, &mut f64))| {
+                *cost = self.primary[item]
+                    - rows
+                        .of(item)
+                        .iter()
+                        .map(|&r| lambda[r as usize])
+                        .sum::<f64>();
+                // Far below 0 the logistic is 0 to within 1e-13: no exp, and nothing to add to
+                // the gradient (most items, those outside the LP's support, are there).
+                let z = *cost / mu;
+                *smooth = if z < -30.0 {
+                    0.0
+                } else {
+                    1.0 / (1.0 + (-z).exp())
+                };
+            };
+            if self.len() >= PARALLEL_DUAL {
+                reduced
+                    .par_iter_mut()
+                    .zip(smooth.par_iter_mut())
+                    .enumerate()
+                    .for_each(price);
+            } else {
+                reduced
+                    .iter_mut()
+                    .zip(smooth.iter_mut())
+                    .enumerate()
+                    .for_each(price);
+            }
+            let bound: f64 = lambda
+                .iter()
+                .zip(rows.rhs())
+                .map(|(l, r)| l * r)
+                .sum::<f64>()
+                + reduced.iter().map(|c| c.max(0.0)).sum::<f64>();
             if bound < best_bound - 1e-12 {
                 best_bound = bound;
                 best_costs.clone_from(&reduced);
-                stale = 0;
-            } else {
-                stale += 1;
-                if stale >= 10 {
-                    theta /= 2.0;
-                    stale = 0;
-                }
             }
-            let norm: f64 = gradient.iter().map(|g| g * g).sum();
-            if norm < 1e-12 || best_bound - target < 1e-9 || theta < 1e-3 {
+            if best_bound - target < 1e-9 {
                 break;
             }
-            let t = theta * (bound - target).max(1e-6) / norm;
-            for (l, g) in lambda.iter_mut().zip(&gradient) {
-                *l = (*l - t * g).max(0.0);
+            if step >= average_from {
+                for (a, x) in average.iter_mut().zip(&smooth) {
+                    *a += x;
+                }
+                averaged += 1.0;
             }
+            let slope = |(row, g): (usize, &mut f64)| {
+                *g = rows.rhs()[row]
+                    - rows
+                        .items(row)
+                        .iter()
+                        .map(|&i| smooth[i as usize])
+                        .sum::<f64>();
+            };
+            if self.len() >= PARALLEL_DUAL {
+                gradient.par_iter_mut().enumerate().for_each(slope);
+            } else {
+                gradient.iter_mut().enumerate().for_each(slope);
+            }
+            // A projected gradient step from the extrapolated point, then the next
+            // extrapolation (kept at or above 0, so that every point's bound is valid).
+            let next_momentum = (1.0 + (1.0 + 4.0 * momentum * momentum).sqrt()) / 2.0;
+            let beta = (momentum - 1.0) / next_momentum;
+            for ((l, p), g) in lambda.iter_mut().zip(previous.iter_mut()).zip(&gradient) {
+                let stepped = (*l - STEP_SIZE * mu * g).max(0.0);
+                *l = (stepped + beta * (stepped - *p)).max(0.0);
+                *p = stepped;
+            }
+            momentum = next_momentum;
         }
         if averaged > 0.0 {
             // Rounding order: the averaged solution, ties by weight.
@@ -944,6 +1081,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The dual's bound on all of `items` as one component, with budget to spare.
+    fn dual_bound(items: &[Item], objective: Objective) -> f64 {
+        let all: Vec<usize> = (0..items.len()).collect();
+        let component = Component::new(items, &all, objective);
+        component.dual(&mut Work { left: 1 << 40 }, 0.0).0
+    }
+
+    #[test]
+    fn the_dual_bound_with_its_extra_rows_is_never_below_the_optimum() {
+        for seed in 0..40 {
+            let items = instance(seed, 12, 16);
+            for objective in [Objective::Score, Objective::Intents] {
+                let best = exhaustive(12, &items, objective);
+                let bound = dual_bound(&items, objective);
+                assert!(
+                    bound + 1e-9 >= best,
+                    "seed {seed} {objective:?}: {bound} < {best}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clique_and_ring_rows_cut_below_the_lp_bound() {
+        // Three pairs around a triangle: the LP takes 1/2 of each (1.35), a selection one (0.9).
+        let triangle = [
+            Item::new(&[0, 1], 0.9),
+            Item::new(&[1, 2], 0.9),
+            Item::new(&[0, 2], 0.9),
+        ];
+        let bound = dual_bound(&triangle, Objective::Score);
+        assert!((0.9 - 1e-9..1.0).contains(&bound), "{bound}");
+        // Five pairs around a ring: the LP takes 1/2 of each (2.25), a selection two (1.8). The
+        // ring's row is separated after the first 120 steps; the steps that follow, sized for
+        // large components, bring the bound most of the way down.
+        let ring: Vec<Item> = (0..5).map(|i| Item::new(&[i, (i + 1) % 5], 0.9)).collect();
+        let bound = dual_bound(&ring, Objective::Score);
+        assert!((1.8 - 1e-9..2.1).contains(&bound), "{bound}");
     }
 
     #[test]
