@@ -70,6 +70,11 @@ const PARALLEL_DUAL: usize = 4096;
 const MIN_CLIQUE_STEPS: u64 = 150;
 /// Dual steps at which odd rings are separated from the averaged solution.
 const SEPARATE_AT: [usize; 2] = [120, 200];
+/// The dual stops when its bound moved by less than this share over the last
+/// [`STALL_STEPS`] steps (after the last separation).
+const STALL_SHARE: f64 = 0.0005;
+/// See [`STALL_SHARE`].
+const STALL_STEPS: usize = 40;
 /// The share of the bound's budget, in percent, that separating odd rings may spend.
 const SEPARATION_SHARE: u64 = 15;
 /// Steps after a change of rows before the averaged solution starts counting.
@@ -591,6 +596,7 @@ impl Component {
         let mut average = vec![0.0f64; self.len()];
         let mut averaged = 0.0f64;
         let mut average_from = AVERAGE_AFTER;
+        let mut checkpoint = f64::INFINITY;
         for step in 0..MAX_DUAL_STEPS {
             if with_cliques && SEPARATE_AT.contains(&step) && averaged > 0.0 {
                 let mean: Vec<f64> = average.iter().map(|x| x / averaged).collect();
@@ -668,6 +674,16 @@ impl Component {
             }
             if best_bound - target < 1e-9 {
                 break;
+            }
+            // Stop once the bound has all but stopped moving: what is left of the budget goes to
+            // the search.
+            if step % STALL_STEPS == 0 {
+                if step > SEPARATE_AT[SEPARATE_AT.len() - 1]
+                    && checkpoint - best_bound < STALL_SHARE * best_bound.abs()
+                {
+                    break;
+                }
+                checkpoint = best_bound;
             }
             if step >= average_from {
                 for (a, x) in average.iter_mut().zip(&smooth) {
