@@ -3,13 +3,18 @@
 candidates `marketref bench matching --emit-candidates` wrote. Backs BENCHMARKS.md's "Why the
 100k gap target is not met". Not part of the tests; needs `pip install scipy highspy`.
 
-usage: selection_bounds.py CANDIDATES.json [--cut-rounds N] [--odd-cycles] [--root]
-                           [--time-limit S]
+usage: selection_bounds.py CANDIDATES.json [--cut-rounds N] [--odd-cycles] [--rings L]
+                           [--root] [--time-limit S]
 
 Prints one JSON line with, for objective score:
 - lp, lp_seconds: the LP relaxation (one row per intent) by HiGHS's dual simplex;
 - lp_triples: the LP with one clique row per intent triple (all candidates inside three
   intents pairwise share one, yet no single intent holds them all);
+- lp_pair_cliques: the LP with the rows the reference runtime's selection uses
+  (src/domain/swap/selection/rows.rs): for every triangle of intent pairs, the candidates
+  holding two of its three intents, at most one; with --rings L, then rounds of odd-ring rows
+  (rings of 5..L intents whose pairs carry the LP solution; at most (|S| - 1) / 2 of the
+  candidates holding two of the ring's intents);
 - lp_cliques: the LP after rounds of greedy maximal-clique separation on the conflict graph
   (and, with --odd-cycles, odd-cycle rows by shortest paths in the bipartite double cover);
 - root_bound, root_seconds (--root): HiGHS's MIP dual bound after its root node, presolve and
@@ -82,6 +87,66 @@ def triple_cliques(items):
             continue
         cliques.append(members)
     return cliques
+
+
+def pair_holders(items):
+    holders = defaultdict(list)
+    for j, item in enumerate(items):
+        for pair in itertools.combinations(item, 2):
+            holders[pair].append(j)
+    return holders
+
+
+def pair_cliques(items):
+    """For every triangle {a, b, c} of intent pairs: the candidates holding two of a, b, c
+    (pairwise they share one), when no one intent holds them all."""
+    holders = pair_holders(items)
+    partners = defaultdict(set)
+    for a, b in holders:
+        partners[a].add(b)
+        partners[b].add(a)
+    cliques = []
+    for a, b in sorted(holders):
+        for c in sorted(partners[a] & partners[b]):
+            if c > b:
+                members = sorted(set(holders[(a, b)]) | set(holders[(a, c)]) | set(holders[(b, c)]))
+                if not set.intersection(*(set(items[j]) for j in members)):
+                    cliques.append(members)
+    return cliques
+
+
+def separate_rings(items, x, longest, seen):
+    """Rings of 5..`longest` (odd) intents, each side a pair carrying >= 0.05 of x, whose row
+    (the candidates holding two of its intents, at most (|S| - 1) / 2) x violates."""
+    holders = pair_holders(items)
+    by_intent = defaultdict(list)
+    for j, item in enumerate(items):
+        for i in item:
+            by_intent[i].append(j)
+    sides = defaultdict(list)
+    for (a, b), js in holders.items():
+        carried = sum(x[j] for j in js)
+        if carried > 0.05:
+            sides[a].append((b, carried))
+            sides[b].append((a, carried))
+    rings = []
+    for start in sorted(sides):
+        stack = [(start, [start], 0.0)]
+        while stack:
+            node, path, carried = stack.pop()
+            for other, weight in sides[node]:
+                if other == start and len(path) >= 5 and len(path) % 2 == 1:
+                    rhs = (len(path) - 1) // 2
+                    key = frozenset(path)
+                    if carried + weight > rhs + 1e-3 and key not in seen:
+                        members = sorted({j for i in path for j in by_intent[i]
+                                          if len(key.intersection(items[j])) >= 2})
+                        if sum(x[j] for j in members) > rhs + 1e-3:
+                            seen.add(key)
+                            rings.append((members, float(rhs)))
+                elif other > start and other not in path and len(path) < longest:
+                    stack.append((other, path + [other], carried + weight))
+    return rings
 
 
 def conflict_neighbours(items):
@@ -176,6 +241,7 @@ def main():
     parser.add_argument("candidates")
     parser.add_argument("--cut-rounds", type=int, default=10)
     parser.add_argument("--odd-cycles", action="store_true")
+    parser.add_argument("--rings", type=int, default=0, help="longest odd ring, e.g. 7")
     parser.add_argument("--root", action="store_true")
     parser.add_argument("--time-limit", type=float, default=600.0)
     args = parser.parse_args()
@@ -191,6 +257,22 @@ def main():
     triples = triple_cliques(items)
     report["triple_cliques"] = len(triples)
     report["lp_triples"] = round(lp_value(weights, base, triples, [1.0] * len(triples))[0], 4)
+
+    pair_rows = pair_cliques(items)
+    report["pair_cliques"] = len(pair_rows)
+    value, x = lp_value(weights, base, pair_rows, [1.0] * len(pair_rows))
+    report["lp_pair_cliques"] = round(value, 4)
+    if args.rings:
+        rows, rhs, seen = list(pair_rows), [1.0] * len(pair_rows), set()
+        for _ in range(args.cut_rounds):
+            rings = separate_rings(items, x, args.rings, seen)
+            if not rings:
+                break
+            rows += [r for r, _ in rings]
+            rhs += [b for _, b in rings]
+            value, x = lp_value(weights, base, rows, rhs)
+        report[f"lp_pair_cliques_rings_{args.rings}"] = round(value, 4)
+        report["rings"] = len(rows) - len(pair_rows)
 
     if args.cut_rounds > 0:
         neighbours = conflict_neighbours(items)

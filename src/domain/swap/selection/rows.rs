@@ -397,47 +397,35 @@ mod tests {
         assert_eq!(rows.of(0)[..slices[0].len()], *slices[0]);
     }
 
+    /// The rings [`odd_rings`] finds among `items` (over `node_count` nodes) under `average`,
+    /// with `work` units to search.
+    fn rings_of(items: &[&[u32]], node_count: usize, average: &[f64], mut work: u64) -> Vec<Extra> {
+        let of = holders(items, node_count);
+        let pairs = item_pairs(items);
+        odd_rings(
+            items,
+            &pairs,
+            |n| &of[n as usize],
+            node_count,
+            average,
+            &mut work,
+        )
+    }
+
     #[test]
     fn a_ring_of_five_pairs_at_one_half_gets_its_row() {
         // Pairs around 0-1-2-3-4-0, each at 1/2: the intent rows hold (2.5), the ring says 2.
         let items: Vec<&[u32]> = vec![&[0, 1], &[1, 2], &[2, 3], &[3, 4], &[4, 0], &[0, 5]];
         let average = [0.5, 0.5, 0.5, 0.5, 0.5, 0.0];
-        let of = holders(&items, 6);
-        let mut work = 1_000_000;
-        let rings = odd_rings(
-            &items,
-            &item_pairs(&items),
-            |n| &of[n as usize],
-            6,
-            &average,
-            &mut work,
+        assert_eq!(
+            rings_of(&items, 6, &average, 1_000_000),
+            vec![(vec![0, 1, 2, 3, 4], 2.0)]
         );
-        assert_eq!(rings, vec![(vec![0, 1, 2, 3, 4], 2.0)]);
         // A ring the average does not violate (four sides at 1/2, one at 0) adds nothing.
         let average = [0.5, 0.5, 0.5, 0.5, 0.0, 0.5];
-        let rings = odd_rings(
-            &items,
-            &item_pairs(&items),
-            |n| &of[n as usize],
-            6,
-            &average,
-            &mut work,
-        );
-        assert!(rings.is_empty());
+        assert!(rings_of(&items, 6, &average, 1_000_000).is_empty());
         // Nor does a spent budget search.
-        let mut spent = 0;
-        let average = [0.5; 6];
-        assert!(
-            odd_rings(
-                &items,
-                &item_pairs(&items),
-                |n| &of[n as usize],
-                6,
-                &average,
-                &mut spent
-            )
-            .is_empty()
-        );
+        assert!(rings_of(&items, 6, &[0.5; 6], 0).is_empty());
     }
 
     #[test]
@@ -453,16 +441,7 @@ mod tests {
             &[1, 8],
         ];
         let average = [0.75, 0.5, 0.75, 0.5, 0.5, 0.5, 0.0];
-        let of = holders(&items, 10);
-        let mut work = 1_000_000;
-        let rings = odd_rings(
-            &items,
-            &item_pairs(&items),
-            |n| &of[n as usize],
-            10,
-            &average,
-            &mut work,
-        );
+        let rings = rings_of(&items, 10, &average, 1_000_000);
         for (members, rhs) in &rings {
             assert!(members.windows(2).all(|w| w[0] < w[1]));
             assert!(*rhs == 2.0 || *rhs == 3.0);
