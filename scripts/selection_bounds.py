@@ -115,14 +115,10 @@ def pair_cliques(items):
     return cliques
 
 
-def separate_rings(items, x, longest, seen):
+def separate_rings(items, holders, by_intent, x, longest, seen):
     """Rings of 5..`longest` (odd) intents, each side a pair carrying >= 0.05 of x, whose row
-    (the candidates holding two of its intents, at most (|S| - 1) / 2) x violates."""
-    holders = pair_holders(items)
-    by_intent = defaultdict(list)
-    for j, item in enumerate(items):
-        for i in item:
-            by_intent[i].append(j)
+    (the candidates holding two of its intents, at most (|S| - 1) / 2) x violates. `holders`
+    are the candidates of each intent pair, `by_intent` those of each intent."""
     sides = defaultdict(list)
     for (a, b), js in holders.items():
         carried = sum(x[j] for j in js)
@@ -264,8 +260,13 @@ def main():
     report["lp_pair_cliques"] = round(value, 4)
     if args.rings:
         rows, rhs, seen = list(pair_rows), [1.0] * len(pair_rows), set()
+        holders = pair_holders(items)
+        by_intent = defaultdict(list)
+        for j, item in enumerate(items):
+            for i in item:
+                by_intent[i].append(j)
         for _ in range(args.cut_rounds):
-            rings = separate_rings(items, x, args.rings, seen)
+            rings = separate_rings(items, holders, by_intent, x, args.rings, seen)
             if not rings:
                 break
             rows += [r for r, _ in rings]

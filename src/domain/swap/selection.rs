@@ -284,6 +284,34 @@ fn components(node_count: usize, items: &[Item]) -> Vec<Vec<usize>> {
     groups
 }
 
+/// The transpose of `lists_of` (for each of `count` entries, its targets below
+/// `target_count`): for each target, the entries pointing at it, ascending, as
+/// `entries[starts[target]..starts[target + 1]]`. Returns `(starts, entries)`.
+fn transpose<'a>(
+    count: usize,
+    target_count: usize,
+    lists_of: impl Fn(usize) -> &'a [u32],
+) -> (Vec<usize>, Vec<u32>) {
+    let mut starts = vec![0usize; target_count + 1];
+    for entry in 0..count {
+        for &target in lists_of(entry) {
+            starts[target as usize + 1] += 1;
+        }
+    }
+    for target in 0..target_count {
+        starts[target + 1] += starts[target];
+    }
+    let mut fill = starts.clone();
+    let mut entries = vec![0u32; starts[target_count]];
+    for entry in 0..count {
+        for &target in lists_of(entry) {
+            entries[fill[target as usize]] = entry as u32;
+            fill[target as usize] += 1;
+        }
+    }
+    (starts, entries)
+}
+
 /// A deterministic work budget.
 struct Work {
     left: u64,
@@ -361,23 +389,9 @@ impl Component {
             }
         }
         let node_count = local_of.len();
-        let mut node_starts = vec![0usize; node_count + 1];
-        for (item, mapped) in nodes.iter().enumerate() {
-            for &n in &mapped[..usize::from(lens[item])] {
-                node_starts[n as usize + 1] += 1;
-            }
-        }
-        for n in 0..node_count {
-            node_starts[n + 1] += node_starts[n];
-        }
-        let mut fill = node_starts.clone();
-        let mut node_items = vec![0u32; node_starts[node_count]];
-        for (item, mapped) in nodes.iter().enumerate() {
-            for &n in &mapped[..usize::from(lens[item])] {
-                node_items[fill[n as usize]] = item as u32;
-                fill[n as usize] += 1;
-            }
-        }
+        let (node_starts, node_items) = transpose(nodes.len(), node_count, |item| {
+            &nodes[item][..usize::from(lens[item])]
+        });
         Component {
             global: global.to_vec(),
             nodes,
@@ -554,12 +568,12 @@ impl Component {
         // is worse than the intent rows' alone. A step over clique rows costs up to three times
         // one over intent rows (2.3 times on the benchmark load).
         let intents_step = (self.len() * 3 + node_count) as u64 / 4;
-        let with_cliques =
-            work.left >= Rows::clique_cost(&item_nodes) + MIN_CLIQUE_STEPS * 3 * intents_step;
+        let clique_cost = Rows::clique_cost(&item_nodes);
+        let with_cliques = work.left >= clique_cost + MIN_CLIQUE_STEPS * 3 * intents_step;
         let mut extra: Vec<rows::Extra> = Vec::new();
         let mut pairs = Vec::new();
         if with_cliques {
-            work.spend(Rows::clique_cost(&item_nodes));
+            work.spend(clique_cost);
             pairs = rows::item_pairs(&item_nodes);
             extra.extend(
                 rows::triple_cliques(&item_nodes, &pairs)

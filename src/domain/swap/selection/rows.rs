@@ -9,7 +9,7 @@
 //!
 //! - |S| = 3 (clique rows): any two candidates holding two of three intents share one. They are
 //!   found from the candidates' own intent pairs, all at once: every triangle of pairs.
-//! - |S| = 5 or 7 (odd-cycle rows): the LP likes odd rings of pairs at 1/2 each (2.5 against
+//! - |S| = 5 or 7 (ring rows): the LP likes odd rings of pairs at 1/2 each (2.5 against
 //!   2 for a ring of five). They are too many to list, so they are separated: rings whose pairs
 //!   carry enough of the relaxation's averaged solution.
 //!
@@ -63,21 +63,9 @@ impl Rows {
             rows.extend_from_slice(extra);
             starts.push(rows.len());
         }
-        let mut item_starts = vec![0usize; rhs.len() + 1];
-        for &row in &rows {
-            item_starts[row as usize + 1] += 1;
-        }
-        for row in 0..rhs.len() {
-            item_starts[row + 1] += item_starts[row];
-        }
-        let mut fill = item_starts.clone();
-        let mut items = vec![0u32; rows.len()];
-        for item in 0..item_nodes.len() {
-            for &row in &rows[starts[item]..starts[item + 1]] {
-                items[fill[row as usize]] = item as u32;
-                fill[row as usize] += 1;
-            }
-        }
+        let (item_starts, items) = super::transpose(item_nodes.len(), rhs.len(), |item| {
+            &rows[starts[item]..starts[item + 1]]
+        });
         let work = (rows.len() * 4 + rhs.len()) as u64 / 4;
         let rows = Rows {
             starts,
@@ -106,7 +94,7 @@ impl Rows {
         &self.rhs
     }
 
-    /// What one subgradient step over these rows costs, in work units: a visit of every
+    /// What one dual step over these rows costs, in work units: a visit of every
     /// (item, row) entry and of every row.
     pub(super) fn step_cost(&self) -> u64 {
         (self.rows.len() + self.rhs.len()) as u64 / 4
