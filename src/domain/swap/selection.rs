@@ -36,7 +36,7 @@ use crate::json::{JsNumber, round_to};
 
 mod rows;
 
-use rows::Rows;
+use rows::{ActiveRows, Rows};
 
 /// Work units a millisecond of budget buys: calibrated on the project machine (release build,
 /// one core), where every phase does about this many units per millisecond. A budget of
@@ -50,7 +50,7 @@ const EXACT_NODES: u64 = 100_000;
 /// Candidates a search window aims at.
 const WINDOW_TARGET: usize = 64;
 /// Dual steps at most, per component.
-const MAX_DUAL_STEPS: usize = 300;
+const MAX_DUAL_STEPS: usize = 400;
 /// A dual step visits every (item, row) entry this many times (reduced costs, gradient,
 /// update), counted against the budget.
 const STEP_PASSES: u64 = 2;
@@ -68,19 +68,31 @@ const PARALLEL_DUAL: usize = 4096;
 /// Clique rows are added to a component's relaxation only when the budget affords building
 /// them and at least this many dual steps: too few steps leave their multipliers at 0.
 const MIN_CLIQUE_STEPS: u64 = 150;
-/// Dual steps at which odd rings are separated from the averaged solution.
-const SEPARATE_AT: [usize; 2] = [120, 200];
+/// Dual steps at which odd rings are separated from the averaged solution: early and often,
+/// since rings found from a rough solution still cut, and each later one is found from a
+/// better solution. Multipliers (and the steps' momentum) carry over; new rows start at 0.
+const SEPARATE_AT: [usize; 10] = [40, 60, 80, 100, 120, 140, 160, 180, 200, 220];
 /// The dual stops when its bound moved by less than this share over the last
 /// [`STALL_STEPS`] steps (after the last separation).
 const STALL_SHARE: f64 = 0.0005;
 /// See [`STALL_SHARE`].
 const STALL_STEPS: usize = 40;
-/// The share of the bound's budget, in percent, that separating odd rings may spend.
-const SEPARATION_SHARE: u64 = 15;
-/// Steps after a change of rows before the averaged solution starts counting.
+/// The share of the bound's budget, in percent, that separating odd rings may spend (a tenth
+/// of it at each separation).
+const SEPARATION_SHARE: u64 = 30;
+/// Steps before the averaged solution starts counting (it restarts at every separation).
 const AVERAGE_AFTER: usize = 20;
+/// The share of an optimal solve's budget, in percent, that the bound may take; the rest, and
+/// what the bound leaves unused, goes to the search.
+const BOUND_SHARE: u64 = 70;
 /// Marks a free intent.
 const FREE: u32 = u32::MAX;
+/// Dual steps between full ones: a full step prices every item, the others only the active
+/// ones (on the benchmark load, 40 to 55% of them).
+const FULL_EVERY: usize = 20;
+/// An item is active while its reduced cost is above `-ACTIVE_Z * mu`: below, its logistic is
+/// under e^-32, and it is taken as 0 until the next full step.
+const ACTIVE_Z: f64 = 32.0;
 
 /// How to choose.
 #[derive(
@@ -181,13 +193,26 @@ pub fn select(
 
     // Each component gets a share of the budget in proportion to its size, fixed before any is
     // solved, so that the answer depends neither on the order nor on the threads.
-    let solved: Vec<Solved> = components
+    // Largest first, each its own task: the large components (which hold the lowest item
+    // indexes) then run side by side rather than one after another on one thread.
+    let mut by_size: Vec<usize> = (0..components.len()).collect();
+    by_size.sort_by_key(|&c| (std::cmp::Reverse(components[c].len()), c));
+    let mut solved: Vec<(usize, Solved)> = by_size
         .par_iter()
-        .map(|members| {
+        .with_max_len(1)
+        .map(|&c| {
+            let members = &components[c];
             let share = (u128::from(budget) * members.len() as u128 / total_items) as u64;
-            Component::new(items, members, objective).solve(strategy, &greedy, share.max(20_000))
+            let solved = Component::new(items, members, objective).solve(
+                strategy,
+                &greedy,
+                share.max(20_000),
+            );
+            (c, solved)
         })
         .collect();
+    solved.sort_by_key(|(c, _)| *c);
+    let solved: Vec<Solved> = solved.into_iter().map(|(_, s)| s).collect();
 
     let mut picked: Vec<usize> = solved
         .iter()
@@ -488,7 +513,7 @@ impl Component {
         // leaves unused goes to the search too.
         let mut bound_work = Work {
             left: match strategy {
-                Strategy::Optimal => work.left / 2,
+                Strategy::Optimal => work.left / 100 * BOUND_SHARE,
                 Strategy::Greedy => work.left,
             },
         };
@@ -560,6 +585,10 @@ impl Component {
     /// gradient steps (FISTA) on that, with `mu` shrinking step by step, came within 0.1% of
     /// the LP bound over intent and clique rows in 300 steps on the 5,000-intent benchmark load,
     /// where 300 Polyak-step subgradient steps stayed 0.2% above it.
+    ///
+    /// Most items sit far below a zero reduced cost, where the logistic is 0. Only every
+    /// [`FULL_EVERY`]th step (and the one after a separation) prices them all and takes the
+    /// bound; the steps between price and gather only the items that were near zero then.
     fn dual(&self, work: &mut Work, target: f64) -> (f64, Vec<Vec<f64>>) {
         let item_nodes: Vec<&[u32]> = (0..self.len()).map(|i| self.item_nodes(i)).collect();
         let node_count = self.node_count();
@@ -611,6 +640,11 @@ impl Component {
         let mut averaged = 0.0f64;
         let mut average_from = AVERAGE_AFTER;
         let mut checkpoint = f64::INFINITY;
+        let mut rows_changed = true;
+        let mut active: Vec<u32> = Vec::new();
+        let mut active_smooth: Vec<f64> = Vec::new();
+        let mut active_rows = ActiveRows::default();
+        let mut active_cost = 0u64;
         for step in 0..MAX_DUAL_STEPS {
             if with_cliques && SEPARATE_AT.contains(&step) && averaged > 0.0 {
                 let mean: Vec<f64> = average.iter().map(|x| x / averaged).collect();
@@ -626,91 +660,128 @@ impl Component {
                 );
                 work.spend(before - units);
                 if !rings.is_empty() {
-                    extra.extend(rings);
-                    let (more, built) = Rows::build(&item_nodes, node_count, &extra);
-                    work.spend(built);
-                    rows = more;
+                    work.spend(rows.extend(&rings));
+                    rows_changed = true;
                     lambda.resize(rows.count(), 0.0);
-                    previous.clone_from(&lambda);
+                    previous.resize(rows.count(), 0.0);
                     gradient.resize(rows.count(), 0.0);
-                    momentum = 1.0;
                     average.iter_mut().for_each(|x| *x = 0.0);
                     averaged = 0.0;
-                    average_from = step + AVERAGE_AFTER;
+                    average_from = step;
                 }
             }
+            // A full step prices every item, takes the bound and picks the active items; the
+            // steps between price only those.
+            let full = step % FULL_EVERY == 0 || rows_changed;
+            let cost = if full {
+                rows.step_cost() * STEP_PASSES
+            } else {
+                active_cost
+            };
             // The first step always runs: its bound (the starting multipliers') is valid.
-            if !work.spend(rows.step_cost() * STEP_PASSES) && step > 0 {
+            if !work.spend(cost) && step > 0 {
                 break;
             }
             let mu = scale * (SMOOTH_START * SMOOTH_DECAY.powi(step as i32)).max(SMOOTH_END);
-            // Each item's reduced cost and smoothed solution, and below each row's gradient,
-            // depend on nothing computed in the same pass: large components split them over
-            // threads, and the sums stay in one order, so the numbers are the same either way.
-            let price = |(item, (cost, smooth)): (usize, (&mut f64, &mut f64))| {
-                *cost = self.primary[item]
+            let logistic = |cost: f64| {
+                // Far below 0 the logistic is 0 to within 1e-13: no exp, and nothing to add to
+                // the gradient (most items, those outside the LP's support, are there).
+                let z = cost / mu;
+                if z < -30.0 {
+                    0.0
+                } else {
+                    1.0 / (1.0 + (-z).exp())
+                }
+            };
+            let reduced_cost = |item: usize| {
+                self.primary[item]
                     - rows
                         .of(item)
                         .iter()
                         .map(|&r| lambda[r as usize])
-                        .sum::<f64>();
-                // Far below 0 the logistic is 0 to within 1e-13: no exp, and nothing to add to
-                // the gradient (most items, those outside the LP's support, are there).
-                let z = *cost / mu;
-                *smooth = if z < -30.0 {
-                    0.0
-                } else {
-                    1.0 / (1.0 + (-z).exp())
-                };
+                        .sum::<f64>()
             };
-            if self.len() >= PARALLEL_DUAL {
-                reduced
-                    .par_iter_mut()
-                    .zip(smooth.par_iter_mut())
-                    .enumerate()
-                    .for_each(price);
-            } else {
-                reduced
-                    .iter_mut()
-                    .zip(smooth.iter_mut())
-                    .enumerate()
-                    .for_each(price);
-            }
-            let bound: f64 = lambda
-                .iter()
-                .zip(rows.rhs())
-                .map(|(l, r)| l * r)
-                .sum::<f64>()
-                + reduced.iter().map(|c| c.max(0.0)).sum::<f64>();
-            if bound < best_bound - 1e-12 {
-                best_bound = bound;
-                best_costs.clone_from(&reduced);
-            }
-            if best_bound - target < 1e-9 {
-                break;
-            }
-            // Stop once the bound has all but stopped moving: what is left of the budget goes to
-            // the search.
-            if step % STALL_STEPS == 0 {
-                if step > SEPARATE_AT[SEPARATE_AT.len() - 1]
-                    && checkpoint - best_bound < STALL_SHARE * best_bound.abs()
-                {
+            if full {
+                rows_changed = false;
+                // Each item's reduced cost and smoothed solution, and below each row's
+                // gradient, depend on nothing computed in the same pass: large components split
+                // them over threads, and the sums stay in one order, so the numbers are the
+                // same either way.
+                let price = |(item, (cost, smooth)): (usize, (&mut f64, &mut f64))| {
+                    *cost = reduced_cost(item);
+                    *smooth = logistic(*cost);
+                };
+                if self.len() >= PARALLEL_DUAL {
+                    reduced
+                        .par_iter_mut()
+                        .zip(smooth.par_iter_mut())
+                        .enumerate()
+                        .for_each(price);
+                } else {
+                    reduced
+                        .iter_mut()
+                        .zip(smooth.iter_mut())
+                        .enumerate()
+                        .for_each(price);
+                }
+                let bound: f64 = lambda
+                    .iter()
+                    .zip(rows.rhs())
+                    .map(|(l, r)| l * r)
+                    .sum::<f64>()
+                    + reduced.iter().map(|c| c.max(0.0)).sum::<f64>();
+                if bound < best_bound - 1e-12 {
+                    best_bound = bound;
+                    best_costs.clone_from(&reduced);
+                }
+                if best_bound - target < 1e-9 {
                     break;
                 }
-                checkpoint = best_bound;
+                // Stop once the bound has all but stopped moving: what is left of the budget
+                // goes to the search.
+                if step % STALL_STEPS == 0 {
+                    if step > SEPARATE_AT[SEPARATE_AT.len() - 1]
+                        && checkpoint - best_bound < STALL_SHARE * best_bound.abs()
+                    {
+                        break;
+                    }
+                    checkpoint = best_bound;
+                }
+                // The active items: those near enough to a positive reduced cost to reach it
+                // before the next full step. The others' logistic stays 0 until then.
+                active.clear();
+                active.extend(
+                    (0..self.len() as u32).filter(|&i| reduced[i as usize] >= -ACTIVE_Z * mu),
+                );
+                active_smooth.clear();
+                active_smooth.extend(active.iter().map(|&i| smooth[i as usize]));
+                active_rows = ActiveRows::new(&active, &rows);
+                active_cost = (active_rows.entries() + rows.count()) as u64 / 4 * STEP_PASSES;
+            } else {
+                let price = |(&item, smooth): (&u32, &mut f64)| {
+                    *smooth = logistic(reduced_cost(item as usize));
+                };
+                if active.len() >= PARALLEL_DUAL {
+                    active
+                        .par_iter()
+                        .zip(active_smooth.par_iter_mut())
+                        .for_each(price);
+                } else {
+                    active.iter().zip(active_smooth.iter_mut()).for_each(price);
+                }
             }
             if step >= average_from {
-                for (a, x) in average.iter_mut().zip(&smooth) {
-                    *a += x;
+                for (&i, x) in active.iter().zip(&active_smooth) {
+                    average[i as usize] += x;
                 }
                 averaged += 1.0;
             }
             let slope = |(row, g): (usize, &mut f64)| {
                 *g = rows.rhs()[row]
-                    - rows
-                        .items(row)
+                    - active_rows
+                        .of(row)
                         .iter()
-                        .map(|&i| smooth[i as usize])
+                        .map(|&k| active_smooth[k as usize])
                         .sum::<f64>();
             };
             if self.len() >= PARALLEL_DUAL {

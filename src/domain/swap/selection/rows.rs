@@ -22,10 +22,12 @@
 /// other phases' units (see `UNITS_PER_MS`).
 const PAIR_COST: u64 = 48;
 /// A pair carries at least this much of the averaged solution to be a ring's side.
-const RING_SIDE_MIN: f64 = 0.2;
+const RING_SIDE_MIN: f64 = 0.1;
 /// A ring's row is added when the averaged solution exceeds its right-hand side by this much:
 /// the average only approximates an LP solution.
-const RING_MARGIN: f64 = 0.05;
+const RING_MARGIN: f64 = 0.01;
+/// The longest ring searched for, in nodes (odd).
+const MAX_RING: usize = 7;
 
 /// The relaxation's rows of each item: `rows[starts[item]..starts[item + 1]]`, with the
 /// right-hand side of each row. Rows `0..node_count` are the intents (row id = node id), the
@@ -34,9 +36,6 @@ pub(super) struct Rows {
     starts: Vec<usize>,
     rows: Vec<u32>,
     rhs: Vec<f64>,
-    /// The transpose, each row's items: `items[item_starts[row]..item_starts[row + 1]]`.
-    item_starts: Vec<usize>,
-    items: Vec<u32>,
 }
 
 /// An extra row: the items it holds (ascending) and its right-hand side.
@@ -46,35 +45,47 @@ impl Rows {
     /// The intent rows of `item_nodes` (each item's nodes, over `node_count` nodes) and `extra`.
     /// Returns the rows and the work it took, in units.
     pub(super) fn build(item_nodes: &[&[u32]], node_count: usize, extra: &[Extra]) -> (Rows, u64) {
-        let mut extra_of: Vec<Vec<u32>> = vec![Vec::new(); item_nodes.len()];
-        let mut rhs = vec![1.0; node_count];
-        for (offset, (members, right)) in extra.iter().enumerate() {
-            let row = (node_count + offset) as u32;
-            for &item in members {
-                extra_of[item as usize].push(row);
-            }
-            rhs.push(*right);
-        }
         let mut starts = Vec::with_capacity(item_nodes.len() + 1);
         let mut rows = Vec::new();
         starts.push(0);
-        for (nodes, extra) in item_nodes.iter().zip(&extra_of) {
+        for nodes in item_nodes {
             rows.extend_from_slice(nodes);
-            rows.extend_from_slice(extra);
             starts.push(rows.len());
         }
-        let (item_starts, items) = super::transpose(item_nodes.len(), rhs.len(), |item| {
-            &rows[starts[item]..starts[item + 1]]
-        });
-        let work = (rows.len() * 4 + rhs.len()) as u64 / 4;
-        let rows = Rows {
+        let mut built = Rows {
             starts,
             rows,
-            rhs,
-            item_starts,
-            items,
+            rhs: vec![1.0; node_count],
         };
-        (rows, work)
+        built.extend(extra);
+        let work = (built.rows.len() * 4 + built.rhs.len()) as u64 / 4;
+        (built, work)
+    }
+
+    /// Appends the rows `more` (after the existing ones, in order), as [`Rows::build`] with
+    /// them at the end of `extra` would. Returns the work it took, in units: a copy of every
+    /// (item, row) entry.
+    pub(super) fn extend(&mut self, more: &[Extra]) -> u64 {
+        let item_count = self.starts.len() - 1;
+        let first = self.rhs.len() as u32;
+        // The new rows of each item, ascending: a counting sort of their members.
+        let (new_starts, new_rows) = super::transpose(more.len(), item_count, |row| &more[row].0);
+        let mut starts = Vec::with_capacity(self.starts.len());
+        let mut rows = Vec::with_capacity(self.rows.len() + new_rows.len());
+        starts.push(0);
+        for item in 0..item_count {
+            rows.extend_from_slice(&self.rows[self.starts[item]..self.starts[item + 1]]);
+            rows.extend(
+                new_rows[new_starts[item]..new_starts[item + 1]]
+                    .iter()
+                    .map(|&r| first + r),
+            );
+            starts.push(rows.len());
+        }
+        self.rhs.extend(more.iter().map(|(_, right)| *right));
+        self.starts = starts;
+        self.rows = rows;
+        (self.rows.len() + new_rows.len()) as u64 / 4
     }
 
     /// What [`item_pairs`] and [`triple_cliques`] cost on `item_nodes`, in work units: sorting
@@ -100,14 +111,36 @@ impl Rows {
         (self.rows.len() + self.rhs.len()) as u64 / 4
     }
 
-    /// The items of `row`, ascending.
-    pub(super) fn items(&self, row: usize) -> &[u32] {
-        &self.items[self.item_starts[row]..self.item_starts[row + 1]]
-    }
-
     /// The rows `item` appears in.
     pub(super) fn of(&self, item: usize) -> &[u32] {
         &self.rows[self.starts[item]..self.starts[item + 1]]
+    }
+}
+
+/// Each row's active items, as positions in the list of active items (ascending): the
+/// transpose of the active items' rows. Dual steps between full ones gather only these.
+#[derive(Default)]
+pub(super) struct ActiveRows {
+    starts: Vec<usize>,
+    positions: Vec<u32>,
+}
+
+impl ActiveRows {
+    /// The rows of `rows` over the items `active`.
+    pub(super) fn new(active: &[u32], rows: &Rows) -> ActiveRows {
+        let (starts, positions) =
+            super::transpose(active.len(), rows.count(), |k| rows.of(active[k] as usize));
+        ActiveRows { starts, positions }
+    }
+
+    /// How many (active item, row) entries there are.
+    pub(super) fn entries(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// The positions (in the active list) of `row`'s active items.
+    pub(super) fn of(&self, row: usize) -> &[u32] {
+        &self.positions[self.starts[row]..self.starts[row + 1]]
     }
 }
 
@@ -233,7 +266,12 @@ pub(super) fn odd_rings<'a>(
 
     let mut found: std::collections::BTreeSet<Vec<u32>> = std::collections::BTreeSet::new();
     let mut rings = Vec::new();
-    let mut path: Vec<u32> = Vec::with_capacity(7);
+    let mut path: Vec<u32> = Vec::with_capacity(MAX_RING);
+    // A ring of k sides is violated when its sides carry more than (k - 1) / 2, that is when
+    // the sum of (1 - 2 * side) over them is under 1 (under `slack` with the margin). Sides
+    // carry at most 1/2 each but for a few, so a path whose sum already reaches `slack` is
+    // dropped: that keeps the search to a few paths per node, and every node gets searched.
+    let slack = 1.0 - 2.0 * RING_MARGIN;
     // Depth-first over simple paths from each start through larger nodes only, so that each
     // ring is met from its least node.
     for start in 0..node_count as u32 {
@@ -244,7 +282,7 @@ pub(super) fn odd_rings<'a>(
         path.push(start);
         let mut stack: Vec<(u32, usize, f64)> = vec![(start, 0, 0.0)];
         while let Some(top) = stack.last_mut() {
-            let (node, next, carried) = *top;
+            let (node, next, deficit) = *top;
             let around = neighbours(node);
             if next >= around.len() || *work == 0 {
                 stack.pop();
@@ -254,25 +292,27 @@ pub(super) fn odd_rings<'a>(
             top.1 += 1;
             let (_, other, weight) = around[next];
             *work = work.saturating_sub(2);
+            let deficit = deficit + 1.0 - 2.0 * weight;
+            if deficit >= slack {
+                continue;
+            }
             let length = path.len();
             if other == start && length >= 5 && length % 2 == 1 {
                 let rhs = ((length - 1) / 2) as f64;
-                if carried + weight > rhs + RING_MARGIN {
-                    let mut key = path.clone();
-                    key.sort_unstable();
-                    if found.insert(key.clone()) {
-                        let members = ring_members(&key, &items_of, item_nodes, work);
-                        let load: f64 = members.iter().map(|&m| average[m as usize]).sum();
-                        if load > rhs + RING_MARGIN && beyond_intent_rows(item_nodes, &members) {
-                            rings.push((members, rhs));
-                        }
+                let mut key = path.clone();
+                key.sort_unstable();
+                if found.insert(key.clone()) {
+                    let members = ring_members(&key, &items_of, item_nodes, work);
+                    let load: f64 = members.iter().map(|&m| average[m as usize]).sum();
+                    if load > rhs + RING_MARGIN && beyond_intent_rows(item_nodes, &members) {
+                        rings.push((members, rhs));
                     }
                 }
                 continue;
             }
-            if other > start && length < 7 && !path.contains(&other) {
+            if other > start && length < MAX_RING && !path.contains(&other) {
                 path.push(other);
-                stack.push((other, 0, carried + weight));
+                stack.push((other, 0, deficit));
             }
         }
     }
@@ -383,6 +423,36 @@ mod tests {
         let (rows, _) = Rows::build(&slices, 13, &extra);
         assert_eq!(rows.count(), 13 + cliques.len());
         assert_eq!(rows.of(0)[..slices[0].len()], *slices[0]);
+    }
+
+    #[test]
+    fn rows_appended_later_are_the_rows_built_at_once() {
+        let items: Vec<&[u32]> = vec![&[0, 1], &[1, 2], &[0, 2], &[2, 3, 4], &[4, 0]];
+        let first: Vec<Extra> = vec![(vec![0, 1, 2], 1.0)];
+        let later: Vec<Extra> = vec![(vec![0, 1, 3, 4], 2.0), (vec![2, 4], 1.0)];
+        let (mut grown, _) = Rows::build(&items, 5, &first);
+        grown.extend(&later);
+        let all: Vec<Extra> = first.iter().chain(&later).cloned().collect();
+        let (built, _) = Rows::build(&items, 5, &all);
+        assert_eq!(grown.rhs(), built.rhs());
+        assert_eq!(grown.rhs(), [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0]);
+        for item in 0..items.len() {
+            assert_eq!(grown.of(item), built.of(item), "item {item}");
+        }
+        // Intent rows first, then the extra rows in order.
+        assert_eq!(grown.of(0), [0, 1, 5, 6]);
+        assert_eq!(grown.of(4), [4, 0, 6, 7]);
+    }
+
+    #[test]
+    fn active_rows_hold_each_rows_active_items_by_position() {
+        let items: Vec<&[u32]> = vec![&[0, 1], &[1, 2], &[0, 2], &[2, 3]];
+        let (rows, _) = Rows::build(&items, 4, &[(vec![0, 1, 2], 1.0)]);
+        // Items 1 and 3 are active, at positions 0 and 1.
+        let active = ActiveRows::new(&[1, 3], &rows);
+        assert_eq!(active.entries(), 5);
+        let of: Vec<&[u32]> = (0..rows.count()).map(|r| active.of(r)).collect();
+        assert_eq!(of, [&[][..], &[0], &[0, 1], &[1], &[0]]);
     }
 
     /// The rings [`odd_rings`] finds among `items` (over `node_count` nodes) under `average`,
