@@ -89,9 +89,12 @@ const BOUND_SHARE: u64 = 70;
 const FREE: u32 = u32::MAX;
 /// Dual steps between full ones: a full step prices every item, the others only the active
 /// ones (on the benchmark load, 40 to 55% of them).
-const FULL_EVERY: usize = 20;
-/// An item is active while its reduced cost is above `-ACTIVE_Z * mu`: below, its logistic is
-/// under e^-32, and it is taken as 0 until the next full step.
+const FULL_EVERY: usize = 10;
+/// An item is active when its reduced cost is above `-ACTIVE_Z * mu`, less what its rows'
+/// multipliers fell by since the last full step (as far as they may fall again before the
+/// next): below, its logistic is under e^-32, and it is taken as 0 until then. Without that
+/// reach, on objective intents (whose multipliers swing more) the 5k bound was 4% above the
+/// optimum instead of 0.5%.
 const ACTIVE_Z: f64 = 32.0;
 
 /// How to choose.
@@ -645,6 +648,7 @@ impl Component {
         let mut active_smooth: Vec<f64> = Vec::new();
         let mut active_rows = ActiveRows::default();
         let mut active_cost = 0u64;
+        let mut falls = vec![0.0f64; rows.count()];
         for step in 0..MAX_DUAL_STEPS {
             if with_cliques && SEPARATE_AT.contains(&step) && averaged > 0.0 {
                 let mean: Vec<f64> = average.iter().map(|x| x / averaged).collect();
@@ -665,6 +669,7 @@ impl Component {
                     lambda.resize(rows.count(), 0.0);
                     previous.resize(rows.count(), 0.0);
                     gradient.resize(rows.count(), 0.0);
+                    falls.resize(rows.count(), 0.0);
                     average.iter_mut().for_each(|x| *x = 0.0);
                     averaged = 0.0;
                     average_from = step;
@@ -748,11 +753,13 @@ impl Component {
                     checkpoint = best_bound;
                 }
                 // The active items: those near enough to a positive reduced cost to reach it
-                // before the next full step. The others' logistic stays 0 until then.
+                // before the next full step (see ACTIVE_Z). The others' logistic stays 0.
                 active.clear();
-                active.extend(
-                    (0..self.len() as u32).filter(|&i| reduced[i as usize] >= -ACTIVE_Z * mu),
-                );
+                active.extend((0..self.len() as u32).filter(|&i| {
+                    let reach: f64 = rows.of(i as usize).iter().map(|&r| falls[r as usize]).sum();
+                    reduced[i as usize] >= -ACTIVE_Z * mu - reach
+                }));
+                falls.iter_mut().for_each(|f| *f = 0.0);
                 active_smooth.clear();
                 active_smooth.extend(active.iter().map(|&i| smooth[i as usize]));
                 active_rows = ActiveRows::new(&active, &rows);
@@ -793,9 +800,16 @@ impl Component {
             // extrapolation (kept at or above 0, so that every point's bound is valid).
             let next_momentum = (1.0 + (1.0 + 4.0 * momentum * momentum).sqrt()) / 2.0;
             let beta = (momentum - 1.0) / next_momentum;
-            for ((l, p), g) in lambda.iter_mut().zip(previous.iter_mut()).zip(&gradient) {
+            for (((l, p), g), fell) in lambda
+                .iter_mut()
+                .zip(previous.iter_mut())
+                .zip(&gradient)
+                .zip(falls.iter_mut())
+            {
                 let stepped = (*l - STEP_SIZE * mu * g).max(0.0);
-                *l = (stepped + beta * (stepped - *p)).max(0.0);
+                let next = (stepped + beta * (stepped - *p)).max(0.0);
+                *fell += (*l - next).max(0.0);
+                *l = next;
                 *p = stepped;
             }
             momentum = next_momentum;
