@@ -6,7 +6,8 @@
 //! score) and says how close to the best possible it got:
 //!
 //! - the candidates split into conflict components (candidates linked by shared intents),
-//!   solved independently and in parallel: the answer does not depend on the number of threads;
+//!   solved independently and in parallel (largest first): the answer does not depend on the
+//!   number of threads;
 //! - in each component, a Lagrangian relaxation gives an upper bound and reduced costs. It
 //!   dualises the "each intent at most once" rows and, when the budget affords them, odd-set
 //!   rows that every disjoint selection keeps but the LP relaxation does not ([`rows`]): clique
