@@ -591,8 +591,8 @@ impl Component {
     /// where 300 Polyak-step subgradient steps stayed 0.2% above it.
     ///
     /// Most items sit far below a zero reduced cost, where the logistic is 0. Only every
-    /// [`FULL_EVERY`]th step (and the one after a separation) prices them all and takes the
-    /// bound; the steps between price and gather only the items that were near zero then.
+    /// [`FULL_EVERY`]th step (and the step of a separation that added rows) prices them all
+    /// and takes the bound; the steps between price and gather only the items that were near zero then.
     fn dual(&self, work: &mut Work, target: f64) -> (f64, Vec<Vec<f64>>) {
         let item_nodes: Vec<&[u32]> = (0..self.len()).map(|i| self.item_nodes(i)).collect();
         let node_count = self.node_count();
@@ -637,9 +637,9 @@ impl Component {
         let mut reduced = vec![0.0f64; self.len()];
         let mut smooth = vec![0.0f64; self.len()];
         let mut gradient = vec![0.0f64; rows.count()];
-        // The average of the smoothed solutions since the rows last changed (skipping the
-        // first steps after) approaches an optimal LP solution: where odd rings are separated
-        // from, and a good order to round in.
+        // The average of the smoothed solutions since the rows last changed (before the first
+        // separation, from step AVERAGE_AFTER on) approaches an optimal LP solution: where odd
+        // rings are separated from, and a good order to round in.
         let mut average = vec![0.0f64; self.len()];
         let mut averaged = 0.0f64;
         let mut average_from = AVERAGE_AFTER;
@@ -1232,8 +1232,8 @@ mod tests {
         let bound = dual_bound(&triangle, Objective::Score);
         assert!((0.9 - 1e-9..1.0).contains(&bound), "{bound}");
         // Five pairs around a ring: the LP takes 1/2 of each (2.25), a selection two (1.8). The
-        // ring's row is separated after the first 120 steps; the steps that follow, sized for
-        // large components, bring the bound most of the way down.
+        // ring's row is separated from step 40 on; the steps that follow, sized for large
+        // components, bring the bound most of the way down.
         let ring: Vec<Item> = (0..5).map(|i| Item::new(&[i, (i + 1) % 5], 0.9)).collect();
         let bound = dual_bound(&ring, Objective::Score);
         assert!((1.8 - 1e-9..2.1).contains(&bound), "{bound}");
