@@ -11,6 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::fast::FixedState;
+
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -30,8 +32,9 @@ const NO_EXPIRY: &str = "1970-01-01T00:00:00.000Z";
 /// enough to balance two to a few dozen cores.
 const CHUNK: usize = 2048;
 
-/// Asset values in USD by bare `asset_id`.
-pub type AssetValues = HashMap<String, f64>;
+/// Asset values in USD by bare `asset_id`. Looked up once per offered asset of every intent,
+/// never iterated.
+pub type AssetValues = HashMap<String, f64, FixedState>;
 
 /// The graph of "A would receive B's offer" edges over the matchable intents.
 #[derive(Debug)]
@@ -269,7 +272,7 @@ pub fn merge_asset_values(
 
 /// Asset values as the engine reads them.
 pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
-    let mut engine = AssetValues::with_capacity(values.len());
+    let mut engine = AssetValues::with_capacity_and_hasher(values.len(), FixedState::default());
     engine.extend(
         values
             .iter()
@@ -592,8 +595,8 @@ struct EdgeChunk {
 /// Offering nodes per asset key and per category, as compressed rows: each group's nodes are
 /// ascending and distinct. One map entry per distinct key, no list per key.
 struct OfferIndex<'a> {
-    by_asset: HashMap<(Platform, &'a str), u32>,
-    by_category: HashMap<&'a str, u32>,
+    by_asset: HashMap<(Platform, &'a str), u32, FixedState>,
+    by_category: HashMap<&'a str, u32, FixedState>,
     /// Group `g`'s nodes are `members[starts[g]..starts[g + 1]]`.
     starts: Vec<usize>,
     members: Vec<u32>,
@@ -602,8 +605,8 @@ struct OfferIndex<'a> {
 impl<'a> OfferIndex<'a> {
     fn build(nodes: &[&'a SwapIntent]) -> OfferIndex<'a> {
         let offered: usize = nodes.iter().map(|intent| intent.offer.len()).sum();
-        let mut by_asset = HashMap::with_capacity(offered);
-        let mut by_category = HashMap::new();
+        let mut by_asset = HashMap::with_capacity_and_hasher(offered, FixedState::default());
+        let mut by_category = HashMap::with_hasher(FixedState::default());
         // (group, node) in node order; a node offering one key twice is listed twice here
         // and once in its group.
         let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(offered * 2);

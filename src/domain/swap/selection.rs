@@ -391,7 +391,10 @@ struct Chosen {
 
 impl Component {
     fn new(items: &[Item], global: &[usize], objective: Objective) -> Component {
-        let mut local_of = std::collections::HashMap::with_capacity(global.len() * 2);
+        let mut local_of = std::collections::HashMap::with_capacity_and_hasher(
+            global.len() * 2,
+            foldhash::fast::FixedState::default(),
+        );
         let mut nodes = Vec::with_capacity(global.len());
         let mut lens = Vec::with_capacity(global.len());
         let score_total: i64 = global.iter().map(|&g| items[g].score.max(0)).sum();
@@ -1009,23 +1012,28 @@ impl Component {
             .iter()
             .map(|&i| self.weight[i as usize].max(0))
             .collect();
-        let shares: Vec<f64> = order.iter().map(|&i| share(i)).collect();
+        // Slot 64 (the trailing zeros of an empty mask) holds 0, so that the bound adds one
+        // share per intent without a branch; adding 0 leaves the sum exactly as it was.
+        let mut shares = [0.0f64; 65];
+        for (slot, &item) in order.iter().enumerate() {
+            shares[slot] = share(item);
+        }
         struct Search<'a> {
             conflicts: &'a [u64],
             holders: &'a [u64],
             weights: &'a [i64],
-            shares: &'a [f64],
+            shares: &'a [f64; 65],
             best: i64,
             best_mask: u64,
             nodes: u64,
         }
         impl Search<'_> {
             fn bound(&self, available: u64) -> f64 {
+                // An intent's best share among the items still available to hold it: the
+                // lowest set bit, as items are in descending share order.
                 self.holders
                     .iter()
-                    .map(|mask| mask & available)
-                    .filter(|mask| *mask != 0)
-                    .map(|mask| self.shares[mask.trailing_zeros() as usize])
+                    .map(|mask| self.shares[(mask & available).trailing_zeros() as usize])
                     .sum()
             }
         }
