@@ -321,24 +321,53 @@ fn transpose<'a>(
     target_count: usize,
     lists_of: impl Fn(usize) -> &'a [u32],
 ) -> (Vec<usize>, Vec<u32>) {
-    let mut starts = vec![0usize; target_count + 1];
-    for entry in 0..count {
-        for &target in lists_of(entry) {
-            starts[target as usize + 1] += 1;
+    let mut transposed = Transposed::default();
+    transposed.fill(count, target_count, lists_of);
+    (transposed.starts, transposed.entries)
+}
+
+/// A [`transpose`] whose buffers are kept for the next one: the dual redoes one every few
+/// steps, and fresh buffers of that size cost page faults each time.
+#[derive(Default)]
+struct Transposed {
+    starts: Vec<usize>,
+    entries: Vec<u32>,
+    fill: Vec<usize>,
+}
+
+impl Transposed {
+    /// Replaces the contents with the transpose of `lists_of`, as [`transpose`] returns it.
+    fn fill<'a>(
+        &mut self,
+        count: usize,
+        target_count: usize,
+        lists_of: impl Fn(usize) -> &'a [u32],
+    ) {
+        let starts = &mut self.starts;
+        starts.clear();
+        starts.resize(target_count + 1, 0);
+        for entry in 0..count {
+            for &target in lists_of(entry) {
+                starts[target as usize + 1] += 1;
+            }
+        }
+        for target in 0..target_count {
+            starts[target + 1] += starts[target];
+        }
+        self.fill.clone_from(starts);
+        self.entries.clear();
+        self.entries.resize(starts[target_count], 0);
+        for entry in 0..count {
+            for &target in lists_of(entry) {
+                self.entries[self.fill[target as usize]] = entry as u32;
+                self.fill[target as usize] += 1;
+            }
         }
     }
-    for target in 0..target_count {
-        starts[target + 1] += starts[target];
+
+    fn of(&self, target: usize) -> &[u32] {
+        &self.entries[self.starts[target]..self.starts[target + 1]]
     }
-    let mut fill = starts.clone();
-    let mut entries = vec![0u32; starts[target_count]];
-    for entry in 0..count {
-        for &target in lists_of(entry) {
-            entries[fill[target as usize]] = entry as u32;
-            fill[target as usize] += 1;
-        }
-    }
-    (starts, entries)
 }
 
 /// A deterministic work budget.
@@ -639,11 +668,11 @@ impl Component {
         let mut snapshots = Vec::new();
         let mut reduced = vec![0.0f64; self.len()];
         let mut smooth = vec![0.0f64; self.len()];
-        let mut gradient = vec![0.0f64; rows.count()];
         // The average of the smoothed solutions since the rows last changed (before the first
         // separation, from step AVERAGE_AFTER on) approaches an optimal LP solution: where odd
         // rings are separated from, and a good order to round in.
         let mut average = vec![0.0f64; self.len()];
+        let mut mean = Vec::with_capacity(self.len());
         let mut averaged = 0.0f64;
         let mut average_from = AVERAGE_AFTER;
         let mut checkpoint = f64::INFINITY;
@@ -655,7 +684,8 @@ impl Component {
         let mut falls = vec![0.0f64; rows.count()];
         for step in 0..MAX_DUAL_STEPS {
             if with_cliques && SEPARATE_AT.contains(&step) && averaged > 0.0 {
-                let mean: Vec<f64> = average.iter().map(|x| x / averaged).collect();
+                mean.clear();
+                mean.extend(average.iter().map(|x| x / averaged));
                 let mut units = separation.min(work.left);
                 let before = units;
                 let rings = rows::odd_rings(
@@ -672,7 +702,6 @@ impl Component {
                     rows_changed = true;
                     lambda.resize(rows.count(), 0.0);
                     previous.resize(rows.count(), 0.0);
-                    gradient.resize(rows.count(), 0.0);
                     falls.resize(rows.count(), 0.0);
                     average.iter_mut().for_each(|x| *x = 0.0);
                     averaged = 0.0;
@@ -766,7 +795,7 @@ impl Component {
                 falls.iter_mut().for_each(|f| *f = 0.0);
                 active_smooth.clear();
                 active_smooth.extend(active.iter().map(|&i| smooth[i as usize]));
-                active_rows = ActiveRows::new(&active, &rows);
+                active_rows.refill(&active, &rows);
                 active_cost = (active_rows.entries() + rows.count()) as u64 / 4 * STEP_PASSES;
             } else {
                 let price = |(&item, smooth): (&u32, &mut f64)| {
@@ -787,34 +816,38 @@ impl Component {
                 }
                 averaged += 1.0;
             }
-            let slope = |(row, g): (usize, &mut f64)| {
-                *g = rows.rhs()[row]
+            // A projected gradient step from the extrapolated point, then the next
+            // extrapolation (kept at or above 0, so that every point's bound is valid). Each
+            // row's step needs only its own gradient: one pass over the rows does both.
+            let next_momentum = (1.0 + (1.0 + 4.0 * momentum * momentum).sqrt()) / 2.0;
+            let beta = (momentum - 1.0) / next_momentum;
+            let step_row = |(row, ((l, p), fell)): (usize, ((&mut f64, &mut f64), &mut f64))| {
+                let gradient = rows.rhs()[row]
                     - active_rows
                         .of(row)
                         .iter()
                         .map(|&k| active_smooth[k as usize])
                         .sum::<f64>();
-            };
-            if self.len() >= PARALLEL_DUAL {
-                gradient.par_iter_mut().enumerate().for_each(slope);
-            } else {
-                gradient.iter_mut().enumerate().for_each(slope);
-            }
-            // A projected gradient step from the extrapolated point, then the next
-            // extrapolation (kept at or above 0, so that every point's bound is valid).
-            let next_momentum = (1.0 + (1.0 + 4.0 * momentum * momentum).sqrt()) / 2.0;
-            let beta = (momentum - 1.0) / next_momentum;
-            for (((l, p), g), fell) in lambda
-                .iter_mut()
-                .zip(previous.iter_mut())
-                .zip(&gradient)
-                .zip(falls.iter_mut())
-            {
-                let stepped = (*l - STEP_SIZE * mu * g).max(0.0);
+                let stepped = (*l - STEP_SIZE * mu * gradient).max(0.0);
                 let next = (stepped + beta * (stepped - *p)).max(0.0);
                 *fell += (*l - next).max(0.0);
                 *l = next;
                 *p = stepped;
+            };
+            if self.len() >= PARALLEL_DUAL {
+                lambda
+                    .par_iter_mut()
+                    .zip(previous.par_iter_mut())
+                    .zip(falls.par_iter_mut())
+                    .enumerate()
+                    .for_each(step_row);
+            } else {
+                lambda
+                    .iter_mut()
+                    .zip(previous.iter_mut())
+                    .zip(falls.iter_mut())
+                    .enumerate()
+                    .for_each(step_row);
             }
             momentum = next_momentum;
         }

@@ -70,21 +70,24 @@ impl Rows {
         let first = self.rhs.len() as u32;
         // The new rows of each item, ascending: a counting sort of their members.
         let (new_starts, new_rows) = super::transpose(more.len(), item_count, |row| &more[row].0);
-        let mut starts = Vec::with_capacity(self.starts.len());
-        let mut rows = Vec::with_capacity(self.rows.len() + new_rows.len());
-        starts.push(0);
-        for item in 0..item_count {
-            rows.extend_from_slice(&self.rows[self.starts[item]..self.starts[item + 1]]);
-            rows.extend(
-                new_rows[new_starts[item]..new_starts[item + 1]]
-                    .iter()
-                    .map(|&r| first + r),
-            );
-            starts.push(rows.len());
+        // In place, from the last item back: each item's entries move right by the new
+        // entries of the items before it, so no item's old entries are overwritten before
+        // they are moved, and no second copy of the table is needed.
+        let old_len = self.rows.len();
+        self.rows.resize(old_len + new_rows.len(), 0);
+        let mut end = self.rows.len();
+        for item in (0..item_count).rev() {
+            let (from, to) = (self.starts[item], self.starts[item + 1]);
+            let added = &new_rows[new_starts[item]..new_starts[item + 1]];
+            self.starts[item + 1] = end;
+            end -= added.len();
+            for (slot, &row) in self.rows[end..end + added.len()].iter_mut().zip(added) {
+                *slot = first + row;
+            }
+            end -= to - from;
+            self.rows.copy_within(from..to, end);
         }
         self.rhs.extend(more.iter().map(|(_, right)| *right));
-        self.starts = starts;
-        self.rows = rows;
         (self.rows.len() + new_rows.len()) as u64 / 4
     }
 
@@ -121,26 +124,25 @@ impl Rows {
 /// transpose of the active items' rows. Dual steps between full ones gather only these.
 #[derive(Default)]
 pub(super) struct ActiveRows {
-    starts: Vec<usize>,
-    positions: Vec<u32>,
+    positions: super::Transposed,
 }
 
 impl ActiveRows {
-    /// The rows of `rows` over the items `active`.
-    pub(super) fn new(active: &[u32], rows: &Rows) -> ActiveRows {
-        let (starts, positions) =
-            super::transpose(active.len(), rows.count(), |k| rows.of(active[k] as usize));
-        ActiveRows { starts, positions }
+    /// Replaces the contents with the rows of `rows` over the items `active`, in the
+    /// buffers the last one used.
+    pub(super) fn refill(&mut self, active: &[u32], rows: &Rows) {
+        self.positions
+            .fill(active.len(), rows.count(), |k| rows.of(active[k] as usize));
     }
 
     /// How many (active item, row) entries there are.
     pub(super) fn entries(&self) -> usize {
-        self.positions.len()
+        self.positions.entries.len()
     }
 
     /// The positions (in the active list) of `row`'s active items.
     pub(super) fn of(&self, row: usize) -> &[u32] {
-        &self.positions[self.starts[row]..self.starts[row + 1]]
+        self.positions.of(row)
     }
 }
 
@@ -239,8 +241,8 @@ pub(super) fn odd_rings<'a>(
     work: &mut u64,
 ) -> Vec<Extra> {
     *work = work.saturating_sub(pairs.len() as u64 * 2);
-    // The pairs' weights, as an adjacency list of the ring sides.
-    let mut sides: Vec<(u32, u32, f64)> = Vec::new();
+    // The pairs that carry enough, each once, in (a, b) order.
+    let mut carrying: Vec<(u32, u32, f64)> = Vec::new();
     let mut run = 0;
     while run < pairs.len() {
         let (a, b, _) = pairs[run];
@@ -250,23 +252,36 @@ pub(super) fn odd_rings<'a>(
             run += 1;
         }
         if carried >= RING_SIDE_MIN {
-            sides.push((a, b, carried));
-            sides.push((b, a, carried));
+            carrying.push((a, b, carried));
         }
     }
-    sides.sort_unstable_by_key(|side| (side.0, side.1));
+    // As an adjacency list of ring sides, each node's sides in ascending order of the other
+    // node: a counting sort that files every pair under its larger node first (where the
+    // other node is the smaller), then under its smaller one.
     let mut starts = vec![0usize; node_count + 1];
-    for &(a, _, _) in &sides {
+    for &(a, b, _) in &carrying {
         starts[a as usize + 1] += 1;
+        starts[b as usize + 1] += 1;
     }
     for n in 0..node_count {
         starts[n + 1] += starts[n];
+    }
+    let mut fill = starts.clone();
+    let mut sides = vec![(0u32, 0.0f64); carrying.len() * 2];
+    for &(a, b, carried) in &carrying {
+        sides[fill[b as usize]] = (a, carried);
+        fill[b as usize] += 1;
+    }
+    for &(a, b, carried) in &carrying {
+        sides[fill[a as usize]] = (b, carried);
+        fill[a as usize] += 1;
     }
     let neighbours = |n: u32| &sides[starts[n as usize]..starts[n as usize + 1]];
 
     let mut found: std::collections::BTreeSet<Vec<u32>> = std::collections::BTreeSet::new();
     let mut rings = Vec::new();
     let mut path: Vec<u32> = Vec::with_capacity(MAX_RING);
+    let mut stack: Vec<(u32, usize, f64)> = Vec::with_capacity(MAX_RING);
     // A ring of k sides is violated when its sides carry more than (k - 1) / 2, that is when
     // the sum of (1 - 2 * side) over them is under 1 (under `slack` with the margin). Sides
     // carry at most 1/2 each but for a few, so a path whose sum already reaches `slack` is
@@ -280,7 +295,8 @@ pub(super) fn odd_rings<'a>(
         }
         path.clear();
         path.push(start);
-        let mut stack: Vec<(u32, usize, f64)> = vec![(start, 0, 0.0)];
+        stack.clear();
+        stack.push((start, 0, 0.0));
         while let Some(top) = stack.last_mut() {
             let (node, next, deficit) = *top;
             let around = neighbours(node);
@@ -290,7 +306,7 @@ pub(super) fn odd_rings<'a>(
                 continue;
             }
             top.1 += 1;
-            let (_, other, weight) = around[next];
+            let (other, weight) = around[next];
             *work = work.saturating_sub(2);
             let deficit = deficit + 1.0 - 2.0 * weight;
             if deficit >= slack {
@@ -436,8 +452,19 @@ mod tests {
         let (built, _) = Rows::build(&items, 5, &all);
         assert_eq!(grown.rhs(), built.rhs());
         assert_eq!(grown.rhs(), [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 1.0]);
-        for item in 0..items.len() {
-            assert_eq!(grown.of(item), built.of(item), "item {item}");
+        for (item, nodes) in items.iter().enumerate() {
+            // By the definition: the item's intent rows, then each extra row holding it.
+            let expected: Vec<u32> = nodes
+                .iter()
+                .copied()
+                .chain(
+                    (0..all.len() as u32)
+                        .filter(|&r| all[r as usize].0.contains(&(item as u32)))
+                        .map(|r| 5 + r),
+                )
+                .collect();
+            assert_eq!(grown.of(item), expected, "item {item}");
+            assert_eq!(built.of(item), expected, "item {item}");
         }
         // Intent rows first, then the extra rows in order.
         assert_eq!(grown.of(0), [0, 1, 5, 6]);
@@ -448,8 +475,12 @@ mod tests {
     fn active_rows_hold_each_rows_active_items_by_position() {
         let items: Vec<&[u32]> = vec![&[0, 1], &[1, 2], &[0, 2], &[2, 3]];
         let (rows, _) = Rows::build(&items, 4, &[(vec![0, 1, 2], 1.0)]);
-        // Items 1 and 3 are active, at positions 0 and 1.
-        let active = ActiveRows::new(&[1, 3], &rows);
+        // Items 0 to 3 active, then only items 1 and 3 (at positions 0 and 1): the second
+        // refill, in the first one's buffers, holds nothing of it.
+        let mut active = ActiveRows::default();
+        active.refill(&[0, 1, 2, 3], &rows);
+        assert_eq!(active.entries(), 11);
+        active.refill(&[1, 3], &rows);
         assert_eq!(active.entries(), 5);
         let of: Vec<&[u32]> = (0..rows.count()).map(|r| active.of(r)).collect();
         assert_eq!(of, [&[][..], &[0], &[0, 1], &[1], &[0]]);
