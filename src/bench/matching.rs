@@ -1,6 +1,7 @@
 //! `marketref bench matching`: the engine over a load, as a matching run calls it (asset values
 //! merged as in step 1 of a run, then [`engine::run_observed`]), without HTTP or a store.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -80,13 +81,13 @@ pub struct EmittedProposal {
 
 /// The load's values as a run merges them (step 1): the load's own as the stored ones,
 /// overlaid by the intents' price hints.
-fn merged_values(load: &MatchingLoad) -> engine::AssetValues {
+fn merged_values(load: &MatchingLoad) -> BTreeMap<String, serde_json::Number> {
     let stored = load
         .asset_values_usd
         .iter()
         .map(|(asset_id, value)| (asset_id.clone(), value.0.clone()))
         .collect();
-    engine::engine_values(&engine::merge_asset_values(stored, &load.intents, []))
+    engine::merge_asset_values(stored, &load.intents, [])
 }
 
 /// A unit enum's name as the API spells it (its serde form).
@@ -120,8 +121,8 @@ pub fn emit_candidates(
     load: &MatchingLoad,
     path: &std::path::Path,
 ) -> Result<usize, crate::error::Error> {
-    let values = merged_values(load);
-    let graph = engine::Graph::build(&load.intents, &values);
+    let merged = merged_values(load);
+    let graph = engine::Graph::build(&load.intents, &engine::engine_values(&merged));
     let candidates = graph.candidates(&graph.cycles());
     let emitted = candidates.ranked.iter().map(|candidate| EmittedProposal {
         id: candidate.id(),
@@ -147,7 +148,8 @@ pub fn run(
     emit: Option<&std::path::Path>,
 ) -> Result<MatchingReport, crate::error::Error> {
     let started = Instant::now();
-    let values = merged_values(load);
+    let merged = merged_values(load);
+    let values = engine::engine_values(&merged);
 
     let mut marks = [started; 4];
     let keep = if emit.is_some() { usize::MAX } else { keep };

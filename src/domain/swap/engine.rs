@@ -32,9 +32,9 @@ const NO_EXPIRY: &str = "1970-01-01T00:00:00.000Z";
 /// enough to balance two to a few dozen cores.
 const CHUNK: usize = 2048;
 
-/// Asset values in USD by bare `asset_id`. Looked up once per offered asset of every intent,
-/// never iterated.
-pub type AssetValues = HashMap<String, f64, FixedState>;
+/// Asset values in USD by bare `asset_id`, borrowing the ids from the merged values. Looked up
+/// once per offered asset of every intent, never iterated.
+pub type AssetValues<'a> = HashMap<&'a str, f64, FixedState>;
 
 /// The graph of "A would receive B's offer" edges over the matchable intents.
 #[derive(Debug)]
@@ -153,7 +153,7 @@ pub enum Phase {
 }
 
 /// Runs the whole engine over any intents: only active user intents take part.
-pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
+pub fn run(intents: &[SwapIntent], values: &AssetValues<'_>) -> MatchOutcome {
     run_observed(intents, values, usize::MAX, None, &mut |_| {})
 }
 
@@ -162,7 +162,7 @@ pub fn run(intents: &[SwapIntent], values: &AssetValues) -> MatchOutcome {
 /// `observer` as each phase ends. The benchmark reads its clock there; the engine never does.
 pub fn run_observed(
     intents: &[SwapIntent],
-    values: &AssetValues,
+    values: &AssetValues<'_>,
     keep: usize,
     choice: Option<SelectionChoice>,
     observer: &mut dyn FnMut(Phase),
@@ -271,28 +271,28 @@ pub fn merge_asset_values(
 }
 
 /// Asset values as the engine reads them.
-pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
+pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues<'_> {
     let mut engine = AssetValues::with_capacity_and_hasher(values.len(), FixedState::default());
     engine.extend(
         values
             .iter()
-            .filter_map(|(asset_id, value)| Some((asset_id.clone(), value.as_f64()?))),
+            .filter_map(|(asset_id, value)| Some((asset_id.as_str(), value.as_f64()?))),
     );
     engine
 }
 
 /// Total USD value of an offer, or `None` when any asset has no known value.
-fn offer_value(offer: &[AssetRef], values: &AssetValues) -> Option<f64> {
+fn offer_value(offer: &[AssetRef], values: &AssetValues<'_>) -> Option<f64> {
     offer
         .iter()
-        .map(|asset| values.get(&asset.asset_id).copied())
+        .map(|asset| values.get(asset.asset_id.as_str()).copied())
         .sum()
 }
 
 impl<'a> Graph<'a> {
     /// Builds the edge set through indexes of offers by asset key and by category, so that the
     /// work grows with the number of edges, not with the square of the number of intents.
-    pub fn build(intents: &'a [SwapIntent], values: &AssetValues) -> Graph<'a> {
+    pub fn build(intents: &'a [SwapIntent], values: &AssetValues<'_>) -> Graph<'a> {
         let mut nodes: Vec<&SwapIntent> = intents.iter().filter(|i| is_matchable(i)).collect();
         if !nodes.is_sorted_by(|a, b| a.id.as_bytes() <= b.id.as_bytes()) {
             sort_by_id(&mut nodes);
@@ -747,17 +747,13 @@ mod tests {
     use serde_json::{Value, json};
 
     /// The worked example of spec section 9, from the same fixture file the M111 milestone seeds.
-    fn worked_example() -> (Vec<SwapIntent>, AssetValues) {
+    /// Its intents and its asset values (as a run merges them, before [`engine_values`]).
+    fn worked_example() -> (Vec<SwapIntent>, BTreeMap<String, serde_json::Number>) {
         let fixture: Value =
             serde_json::from_str(include_str!("../../../fixtures/swap/worked-example.json"))
                 .unwrap();
         let intents = serde_json::from_value(fixture["intents"].clone()).unwrap();
-        let values = fixture["asset_values_usd"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
-            .collect();
+        let values = serde_json::from_value(fixture["asset_values_usd"].clone()).unwrap();
         (intents, values)
     }
 
@@ -781,13 +777,14 @@ mod tests {
         .unwrap()
     }
 
-    fn values(pairs: &[(&str, f64)]) -> AssetValues {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+    fn values<'a>(pairs: &[(&'a str, f64)]) -> AssetValues<'a> {
+        pairs.iter().copied().collect()
     }
 
     #[test]
     fn worked_example_matches_the_spec_exactly() {
-        let (intents, vals) = worked_example();
+        let (intents, merged) = worked_example();
+        let vals = engine_values(&merged);
         let outcome = run(&intents, &vals);
         assert_eq!(outcome.stats.intents_active, 6);
         assert_eq!(outcome.stats.edges, 7);
@@ -830,7 +827,8 @@ mod tests {
 
     #[test]
     fn the_conflicting_third_cycle_is_ranked_but_not_selected() {
-        let (intents, vals) = worked_example();
+        let (intents, merged) = worked_example();
+        let vals = engine_values(&merged);
         let graph = Graph::build(&intents, &vals);
         let candidates = graph.candidates(&graph.cycles());
         let scores: Vec<f64> = candidates

@@ -302,6 +302,6 @@ fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 }
 
 /// Asset values as the engine reads them.
-pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues {
+pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues<'_> {
     engine::engine_values(values)
 }

@@ -787,11 +787,17 @@ impl Component {
                 }
                 // The active items: those near enough to a positive reduced cost to reach it
                 // before the next full step (see ACTIVE_Z). The others' logistic stays 0.
-                active.clear();
-                active.extend((0..self.len() as u32).filter(|&i| {
+                let is_active = |&i: &u32| {
                     let reach: f64 = rows.of(i as usize).iter().map(|&r| falls[r as usize]).sum();
                     reduced[i as usize] >= -ACTIVE_Z * mu - reach
-                }));
+                };
+                active.clear();
+                if self.len() >= PARALLEL_DUAL {
+                    // In item order, as the serial filter gives it.
+                    active.par_extend((0..self.len() as u32).into_par_iter().filter(is_active));
+                } else {
+                    active.extend((0..self.len() as u32).filter(is_active));
+                }
                 falls.iter_mut().for_each(|f| *f = 0.0);
                 active_smooth.clear();
                 active_smooth.extend(active.iter().map(|&i| smooth[i as usize]));
