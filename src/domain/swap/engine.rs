@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use foldhash::fast::FixedState;
-
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 

@@ -10,7 +10,7 @@ use crate::http::{Handler, OpContext, respond};
 use crate::reason::Reason;
 use crate::store::Tx;
 
-use super::engine::{self, AssetValues, SelectionChoice};
+use super::engine::{self, SelectionChoice};
 use super::types::{
     CycleProposal, CycleProposalListResponse, CycleProposalResponse, IntentStatus, MatchingRun,
     MatchingRunListResponse, MatchingRunRequest, MatchingRunResponse, ProposalOrigin,
@@ -186,8 +186,13 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     // 4. The engine.
     // Only the kept proposals are built in full; the counts cover every selected one.
     let keep = usize::try_from(max_proposals).unwrap_or(usize::MAX);
-    let outcome =
-        engine::run_observed(&intents, &engine_values(&merged), keep, choice, &mut |_| {});
+    let outcome = engine::run_observed(
+        &intents,
+        &engine::engine_values(&merged),
+        keep,
+        choice,
+        &mut |_| {},
+    );
     let kept = outcome.selected;
 
     // 5. The run id, allocated only now: a run that failed above consumed none.
@@ -299,9 +304,4 @@ fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
         }),
         _ => Err(ApiError::new(Reason::CycleProposalNotFound).with("proposal_id", id)),
     }
-}
-
-/// Asset values as the engine reads them.
-pub fn engine_values(values: &BTreeMap<String, serde_json::Number>) -> AssetValues<'_> {
-    engine::engine_values(values)
 }

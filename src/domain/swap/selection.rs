@@ -332,7 +332,8 @@ fn transpose<'a>(
 struct Transposed {
     starts: Vec<usize>,
     entries: Vec<u32>,
-    fill: Vec<usize>,
+    /// While filling, each target's next free slot in `entries`.
+    next_slot: Vec<usize>,
 }
 
 impl Transposed {
@@ -354,13 +355,13 @@ impl Transposed {
         for target in 0..target_count {
             starts[target + 1] += starts[target];
         }
-        self.fill.clone_from(starts);
+        self.next_slot.clone_from(starts);
         self.entries.clear();
         self.entries.resize(starts[target_count], 0);
         for entry in 0..count {
             for &target in lists_of(entry) {
-                self.entries[self.fill[target as usize]] = entry as u32;
-                self.fill[target as usize] += 1;
+                self.entries[self.next_slot[target as usize]] = entry as u32;
+                self.next_slot[target as usize] += 1;
             }
         }
     }

@@ -241,8 +241,9 @@ pub(super) fn odd_rings<'a>(
     work: &mut u64,
 ) -> Vec<Extra> {
     *work = work.saturating_sub(pairs.len() as u64 * 2);
-    // The pairs that carry enough, each once, in (a, b) order.
-    let mut carrying: Vec<(u32, u32, f64)> = Vec::new();
+    // The pairs that carry enough, each once, in (a, b) order, with their loads.
+    let mut ends: Vec<[u32; 2]> = Vec::new();
+    let mut loads: Vec<f64> = Vec::new();
     let mut run = 0;
     while run < pairs.len() {
         let (a, b, _) = pairs[run];
@@ -252,30 +253,23 @@ pub(super) fn odd_rings<'a>(
             run += 1;
         }
         if carried >= RING_SIDE_MIN {
-            carrying.push((a, b, carried));
+            ends.push([a, b]);
+            loads.push(carried);
         }
     }
-    // As an adjacency list of ring sides, each node's sides in ascending order of the other
-    // node: a counting sort that files every pair under its larger node first (where the
-    // other node is the smaller), then under its smaller one.
-    let mut starts = vec![0usize; node_count + 1];
-    for &(a, b, _) in &carrying {
-        starts[a as usize + 1] += 1;
-        starts[b as usize + 1] += 1;
-    }
-    for n in 0..node_count {
-        starts[n + 1] += starts[n];
-    }
-    let mut fill = starts.clone();
-    let mut sides = vec![(0u32, 0.0f64); carrying.len() * 2];
-    for &(a, b, carried) in &carrying {
-        sides[fill[b as usize]] = (a, carried);
-        fill[b as usize] += 1;
-    }
-    for &(a, b, carried) in &carrying {
-        sides[fill[a as usize]] = (b, carried);
-        fill[a as usize] += 1;
-    }
+    // As an adjacency list of ring sides: each node's pairs in pair order, which lists the
+    // other nodes ascending (the pairs with smaller nodes sort before those with larger ones).
+    let (starts, by_node) = super::transpose(ends.len(), node_count, |k| &ends[k][..]);
+    let (ends, loads) = (&ends, &loads);
+    let sides: Vec<(u32, f64)> = (0..node_count)
+        .flat_map(|n| {
+            let node = n as u32;
+            by_node[starts[n]..starts[n + 1]].iter().map(move |&k| {
+                let [a, b] = ends[k as usize];
+                (if a == node { b } else { a }, loads[k as usize])
+            })
+        })
+        .collect();
     let neighbours = |n: u32| &sides[starts[n as usize]..starts[n as usize + 1]];
 
     let mut found: std::collections::BTreeSet<Vec<u32>> = std::collections::BTreeSet::new();
