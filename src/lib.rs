@@ -27,11 +27,15 @@
 //! the domain handler. A failing handler's writes are rolled back; the response is recorded for
 //! idempotent operations and the transaction commits.
 
+pub mod actor;
+pub mod api;
 pub mod bench;
 pub mod clock;
+pub mod console;
 pub mod contracts;
 pub mod domain;
 pub mod error;
+pub mod headers;
 pub mod http;
 pub mod json;
 pub mod manifest;

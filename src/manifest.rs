@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ActorType;
+use crate::actor::ActorType;
 use crate::error::{Error, ErrorKind};
 use crate::reason::Reason;
 
@@ -74,6 +74,11 @@ pub struct Operation {
     /// that field's reason instead of `invalid_request_reason` (the longest match wins).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub field_reasons: BTreeMap<String, String>,
+    /// Field guidance by rule, for a field whose rules have different reasons (a missing
+    /// fingerprint against a malformed one): pointer, then schema keyword or handler rule, then
+    /// reason. Consulted before `field_reasons`, for that exact pointer only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub field_rule_reasons: BTreeMap<String, BTreeMap<String, String>>,
     /// Schema name of the success body.
     pub response_schema: String,
     /// HTTP status of a success.
@@ -90,6 +95,11 @@ pub struct Operation {
     /// log, in the request's transaction.
     #[serde(default, skip_serializing_if = "is_false")]
     pub records_activity: bool,
+    /// Success-body fields whose values are measurements or locations outside the contract (a
+    /// solve time, the store's file). The verifier replaces them before it compares or records
+    /// an answer, so that an outcome is the same on every machine and every server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volatile_fields: Vec<VolatileField>,
     /// Reasons the operation's own logic may answer. Reasons of the shared layers (auth,
     /// idempotency, body, query) are implied by the rules above; see
     /// [`Operation::effective_reasons`].
@@ -142,6 +152,22 @@ pub struct AuthRule {
     pub allowed_actor_types: Vec<ActorType>,
     /// Scopes the caller must hold, all of them.
     pub required_scopes: Vec<String>,
+    /// What holding one more scope lets a caller do in this operation, by name (`operator:
+    /// marketplace:operate`: act for other providers). Handlers ask by name; the scope is
+    /// written only here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub privileges: BTreeMap<String, String>,
+}
+
+/// A field of a success body that the verifier replaces; see `Operation::volatile_fields`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VolatileField {
+    /// A JSON pointer into the success body; a `*` token stands for every item of an array.
+    #[schemars(regex(pattern = r"^(/[^/]*)+$"))]
+    pub at: String,
+    /// What the verifier writes instead, when the field is there.
+    pub replace_with: serde_json::Value,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -241,6 +267,12 @@ impl Manifest {
                 .iter()
                 .chain(operation.invalid_request_reason.iter())
                 .chain(operation.field_reasons.values())
+                .chain(
+                    operation
+                        .field_rule_reasons
+                        .values()
+                        .flat_map(BTreeMap::values),
+                )
             {
                 if Reason::from_code(code).is_none() {
                     return fail(format!(
@@ -253,7 +285,12 @@ impl Manifest {
                     "{id}: request_schema and invalid_request_reason go together"
                 ));
             }
-            if let Some(pointer) = operation.field_reasons.keys().find(|p| !p.starts_with('/')) {
+            if let Some(pointer) = operation
+                .field_reasons
+                .keys()
+                .chain(operation.field_rule_reasons.keys())
+                .find(|p| !p.starts_with('/'))
+            {
                 return fail(format!(
                     "{id}: field_reasons key `{pointer}` is not a JSON pointer"
                 ));
@@ -270,6 +307,9 @@ impl Manifest {
                 return fail(format!(
                     "{id}: actor types and scopes need `auth.required: true`"
                 ));
+            }
+            if !operation.auth.required && !operation.auth.privileges.is_empty() {
+                return fail(format!("{id}: privileges need `auth.required: true`"));
             }
             if operation.idempotency.required && operation.method.is_read() {
                 return fail(format!("{id}: a GET cannot be idempotent-keyed"));
@@ -360,6 +400,16 @@ impl Operation {
             .or_else(|| self.invalid_request_reason())
     }
 
+    /// The reason for a failure of rule `rule` at `pointer`: the `field_rule_reasons` entry of
+    /// that exact pointer and rule, else [`Operation::reason_for_field`].
+    pub fn reason_for_field_rule(&self, pointer: &str, rule: &str) -> Option<Reason> {
+        self.field_rule_reasons
+            .get(pointer)
+            .and_then(|rules| rules.get(rule))
+            .and_then(|code| Reason::from_code(code))
+            .or_else(|| self.reason_for_field(pointer))
+    }
+
     /// The operation's own reasons, as declared.
     pub fn declared_reasons(&self) -> impl Iterator<Item = Reason> + '_ {
         self.reason_codes
@@ -374,6 +424,7 @@ impl Operation {
         reasons.extend(
             self.field_reasons
                 .values()
+                .chain(self.field_rule_reasons.values().flat_map(BTreeMap::values))
                 .filter_map(|code| Reason::from_code(code)),
         );
         reasons.insert(Reason::RequestClockInvalid);
@@ -394,6 +445,7 @@ impl Operation {
         }
         if self.request_schema.is_some() {
             reasons.insert(Reason::RequestBodyTooLarge);
+            reasons.insert(Reason::UnsupportedMediaType);
         }
         if !self.query_params.is_empty() {
             reasons.insert(Reason::QueryInvalid);

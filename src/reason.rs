@@ -24,6 +24,7 @@ pub enum ErrorClass {
     ConstraintViolation,
     SchemaInvalid,
     PayloadTooLarge,
+    UnsupportedMediaType,
     Unprocessable,
     Internal,
 }
@@ -40,6 +41,7 @@ impl ErrorClass {
         ErrorClass::ConstraintViolation,
         ErrorClass::SchemaInvalid,
         ErrorClass::PayloadTooLarge,
+        ErrorClass::UnsupportedMediaType,
         ErrorClass::Unprocessable,
         ErrorClass::Internal,
     ];
@@ -59,6 +61,7 @@ impl ErrorClass {
             ErrorClass::ConstraintViolation => "CONSTRAINT_VIOLATION",
             ErrorClass::SchemaInvalid => "SCHEMA_INVALID",
             ErrorClass::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorClass::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorClass::Unprocessable => "UNPROCESSABLE",
             ErrorClass::Internal => "INTERNAL",
         }
@@ -73,6 +76,7 @@ impl ErrorClass {
             ErrorClass::Conflict | ErrorClass::IdempotencyKeyReusePayloadMismatch => 409,
             ErrorClass::ConstraintViolation | ErrorClass::SchemaInvalid => 400,
             ErrorClass::PayloadTooLarge => 413,
+            ErrorClass::UnsupportedMediaType => 415,
             ErrorClass::Unprocessable => 422,
             ErrorClass::Internal => 500,
         }
@@ -135,6 +139,8 @@ reasons! {
     IdempotencyKeyReusePayloadMismatch => ("idempotency_key_reuse_payload_mismatch", IdempotencyKeyReusePayloadMismatch, "This Idempotency-Key was already used with a different request."),
     /// The request body is larger than the runtime's limit (1 MiB).
     RequestBodyTooLarge => ("request_body_too_large", PayloadTooLarge, "The request body is too large."),
+    /// A body was sent with a `content-type` other than JSON (`application/json` or a `+json` type).
+    UnsupportedMediaType => ("unsupported_media_type", UnsupportedMediaType, "The request body must be JSON (content-type: application/json)."),
     /// `x-now-iso` is present but is not an RFC 3339 date-time.
     RequestClockInvalid => ("request_clock_invalid", ConstraintViolation, "The x-now-iso header must be an RFC 3339 date-time."),
     /// A query parameter is unknown, malformed or out of range; `details` names it and the rule.
@@ -167,8 +173,10 @@ reasons! {
     RequestBodyMalformed => ("request_body_malformed", ConstraintViolation, "The request body is malformed."),
     /// `seller_node_id` is missing or empty.
     SellerNodeIdRequired => ("seller_node_id_required", ConstraintViolation, "seller_node_id is required."),
-    /// `dataset_fingerprint` is missing, empty, or not `<algorithm>:<hex digest>`.
+    /// `dataset_fingerprint` is missing or empty.
     DatasetFingerprintRequired => ("dataset_fingerprint_required", ConstraintViolation, "dataset_fingerprint is required as <algorithm>:<hex digest>."),
+    /// `dataset_fingerprint` is present but not `<algorithm>:<hex digest>`.
+    DatasetFingerprintInvalid => ("dataset_fingerprint_invalid", ConstraintViolation, "dataset_fingerprint must be <algorithm>:<hex digest>, for example sha256:9f86d081."),
     /// `title` is not 1 to 120 characters.
     InvalidTitle => ("invalid_title", ConstraintViolation, "title must be 1 to 120 characters."),
     /// `description` is longer than 2000 characters.

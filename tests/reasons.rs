@@ -114,6 +114,15 @@ async fn swap_and_shared_rows(server: &TestServer) -> Vec<(String, u16)> {
             .raw("x".repeat(1_100_000)),
         "request_body_too_large"
     );
+    expect!(
+        seen,
+        server
+            .op("marketplaceMatching.run", &[])
+            .partner("settlement:write")
+            .key("as-form")
+            .typed("application/x-www-form-urlencoded", "max_proposals=5"),
+        "unsupported_media_type"
+    );
 
     expect!(
         seen,
@@ -261,6 +270,11 @@ async fn data_market_rows(server: &TestServer) -> Vec<(String, u16)> {
         (
             "dataset_fingerprint",
             json!("not a fingerprint"),
+            "dataset_fingerprint_invalid",
+        ),
+        (
+            "dataset_fingerprint",
+            json!(""),
             "dataset_fingerprint_required",
         ),
         ("title", json!(""), "invalid_title"),

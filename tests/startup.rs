@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use marketref::api::Domain;
 use marketref::clock::SystemClock;
-use marketref::domain::handlers;
+use marketref::domain::{self, swap, system};
 use marketref::http::{AppState, RuntimeConfig};
 use marketref::manifest::Manifest;
 use marketref::store::SqliteStore;
@@ -19,6 +20,21 @@ fn config() -> (tempfile::TempDir, RuntimeConfig) {
     (dir, config)
 }
 
+/// The domain list with swap's handler table replaced, for as long as the test runs.
+fn with_swap_handlers(
+    handlers: Vec<(&'static str, marketref::api::Handler)>,
+) -> &'static [&'static Domain] {
+    let swap: &'static Domain = Box::leak(Box::new(Domain {
+        handlers: Box::leak(handlers.into_boxed_slice()),
+        ..swap::DOMAIN
+    }));
+    Box::leak(Box::new([
+        &system::DOMAIN,
+        swap,
+        &domain::data_market::DOMAIN,
+    ]))
+}
+
 fn message(result: Result<AppState, marketref::Error>) -> String {
     match result {
         Ok(_) => panic!("start-up should have failed"),
@@ -32,14 +48,16 @@ fn message(result: Result<AppState, marketref::Error>) -> String {
 #[test]
 fn an_operation_without_a_handler_stops_start_up() {
     let (_dir, config) = config();
-    let handlers: Vec<_> = handlers()
-        .into_iter()
+    let handlers: Vec<_> = swap::DOMAIN
+        .handlers
+        .iter()
+        .copied()
         .filter(|(id, _)| *id != "cycleProposals.get")
         .collect();
-    let text = message(AppState::with_manifest(
+    let text = message(AppState::with_domains(
         config,
         Manifest::embedded().clone(),
-        handlers,
+        with_swap_handlers(handlers),
     ));
     assert!(
         text.contains("operations without a handler: cycleProposals.get"),
@@ -54,7 +72,7 @@ fn a_handler_without_an_operation_stops_start_up() {
     manifest
         .operations
         .retain(|op| op.operation_id != "dev.reset");
-    let text = message(AppState::with_manifest(config, manifest, handlers()));
+    let text = message(AppState::with_domains(config, manifest, domain::ALL));
     assert!(
         text.contains("handlers without a manifest operation: dev.reset"),
         "{text}"
@@ -71,7 +89,7 @@ fn an_unknown_request_schema_stops_start_up() {
         .find(|op| op.operation_id == "marketplaceMatching.run")
         .unwrap();
     run.request_schema = Some("NoSuchSchema".into());
-    let text = message(AppState::with_manifest(config, manifest, handlers()));
+    let text = message(AppState::with_domains(config, manifest, domain::ALL));
     assert!(text.contains("NoSuchSchema"), "{text}");
 }
 

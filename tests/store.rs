@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use marketref::store::{SqliteStore, Store, StoreError, StoreInfo, Tx};
+use marketref::store::{SqliteStore, Store, StoreError, StoreInfo, StoreViews, Tx};
 use serde_json::json;
 
 use crate::support::{TestServer, first_run_body, intent};
@@ -111,15 +111,18 @@ impl Store for GatedStore {
     fn info(&self) -> StoreInfo {
         self.inner.info()
     }
-    fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+    fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
         self.arrived.fetch_add(1, Ordering::SeqCst);
         drop(self.gate.lock().unwrap());
         self.inner.read()
     }
-    fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+    fn write(&self) -> Result<Box<dyn Tx>, StoreError> {
         self.arrived.fetch_add(1, Ordering::SeqCst);
         drop(self.gate.lock().unwrap());
         self.inner.write()
+    }
+    fn views(&self) -> &'static StoreViews {
+        self.inner.views()
     }
     fn close(&self) -> Result<(), StoreError> {
         self.inner.close()

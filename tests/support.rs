@@ -160,11 +160,13 @@ impl Call {
         self
     }
 
-    pub fn raw(mut self, body: impl Into<reqwest::Body>) -> Call {
-        self.request = self
-            .request
-            .header("content-type", "application/json")
-            .body(body);
+    pub fn raw(self, body: impl Into<reqwest::Body>) -> Call {
+        self.typed("application/json", body)
+    }
+
+    /// A body sent as `media_type`.
+    pub fn typed(mut self, media_type: &str, body: impl Into<reqwest::Body>) -> Call {
+        self.request = self.request.header("content-type", media_type).body(body);
         self
     }
 

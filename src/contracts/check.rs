@@ -281,7 +281,7 @@ fn check_manifest(text: &str, report: &mut CheckReport) -> Option<Manifest> {
             }
         }
     }
-    if let Err(error) = crate::http::bind_operations(&manifest, crate::domain::handlers()) {
+    if let Err(error) = crate::http::bind_operations(&manifest, crate::domain::ALL) {
         report.push(MANIFEST_PATH, ProblemKind::Manifest, error.message());
     }
     Some(manifest)

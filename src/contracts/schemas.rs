@@ -12,10 +12,6 @@ use schemars::transform::{Transform, transform_subschemas};
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
-use crate::domain::console::types as console;
-use crate::domain::data_market::types as data;
-use crate::domain::swap::types as swap;
-use crate::domain::system::types as system;
 use crate::error::ErrorEnvelope;
 use crate::manifest::Manifest;
 use crate::reason::ReasonRegistry;
@@ -46,51 +42,20 @@ impl NamedSchema {
     }
 }
 
-/// Every schema of the contract, generated once per process.
+/// Every schema of the contract, generated once per process: the documents every API shares
+/// (the error envelope, the manifest, the registry), then each domain's.
 pub fn all() -> &'static [NamedSchema] {
     static ALL: OnceLock<Vec<NamedSchema>> = OnceLock::new();
     ALL.get_or_init(|| {
-        use Direction::{Document, Request, Response};
-        vec![
-            generate::<swap::SwapIntentCreateRequest>(Request),
-            generate::<swap::MatchingRunRequest>(Request),
-            generate::<system::DevFixtures>(Request),
-            generate::<data::OfferCreateRequest>(Request),
-            generate::<data::OfferUpdateRequest>(Request),
-            generate::<data::RoundIntentCreateRequest>(Request),
-            generate::<data::RoundIntentUpdateRequest>(Request),
-            generate::<data::MatchRequest>(Request),
-            generate::<data::PreviewRequest>(Request),
-            generate::<data::EscrowReleaseRequest>(Request),
-            generate::<data::TrainingRoundRequest>(Request),
-            generate::<swap::SwapIntentResponse>(Response),
-            generate::<swap::SwapIntentListResponse>(Response),
-            generate::<swap::CycleProposalResponse>(Response),
-            generate::<swap::CycleProposalListResponse>(Response),
-            generate::<swap::MatchingRunResponse>(Response),
-            generate::<swap::MatchingRunListResponse>(Response),
-            generate::<system::HealthResponse>(Response),
-            generate::<system::OpenApiDocument>(Response),
-            generate::<system::DevFixturesResponse>(Response),
-            generate::<system::DevResetResponse>(Response),
-            generate::<data::OfferResponse>(Response),
-            generate::<data::OfferListResponse>(Response),
-            generate::<data::RoundIntentResponse>(Response),
-            generate::<data::RoundIntentListResponse>(Response),
-            generate::<data::PreviewResponse>(Response),
-            generate::<data::ContractResponse>(Response),
-            generate::<data::ContractListResponse>(Response),
-            generate::<data::TimelineResponse>(Response),
-            generate::<data::TrainingRoundResponse>(Response),
-            generate::<data::TrainingRoundListResponse>(Response),
-            generate::<data::TrainingStatusResponse>(Response),
-            generate::<data::MetricsSummaryResponse>(Response),
-            generate::<data::PrometheusText>(Response),
-            generate::<console::ConsolePage>(Response),
-            generate::<ErrorEnvelope>(Response),
-            generate::<Manifest>(Document),
-            generate::<ReasonRegistry>(Document),
-        ]
+        let mut all = vec![
+            generate::<ErrorEnvelope>(Direction::Response),
+            generate::<Manifest>(Direction::Document),
+            generate::<ReasonRegistry>(Direction::Document),
+        ];
+        for domain in crate::domain::ALL {
+            all.extend((domain.schemas)());
+        }
+        all
     })
 }
 
@@ -102,7 +67,8 @@ pub fn named(name: &str) -> Option<Value> {
         .map(|schema| schema.schema.clone())
 }
 
-fn generate<T: JsonSchema>(direction: Direction) -> NamedSchema {
+/// The schema of `T`, named after it, in the direction it crosses the wire.
+pub fn generate<T: JsonSchema>(direction: Direction) -> NamedSchema {
     let mut settings = SchemaSettings::draft2020_12().with_transform(NoNull);
     settings.contract = match direction {
         Direction::Response => Contract::Serialize,
@@ -114,6 +80,20 @@ fn generate<T: JsonSchema>(direction: Direction) -> NamedSchema {
         direction,
         schema: schema.to_value(),
     }
+}
+
+/// Every variant of a unit enum, read from its generated schema (`enum`), so that no list of
+/// them is written by hand where they are shown.
+pub fn enum_variants<T: JsonSchema + serde::de::DeserializeOwned>() -> Result<Vec<T>, String> {
+    let schema = schemars::schema_for!(T);
+    let values = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{} has no enum schema", T::schema_name()))?;
+    values
+        .iter()
+        .map(|value| serde_json::from_value(value.clone()).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Our wire format never sends `null`: an optional field is absent. schemars lets an `Option`

@@ -5,22 +5,12 @@ use std::collections::BTreeSet;
 
 use axum::http::HeaderMap;
 
-use crate::domain::{ActorRef, ActorType};
+use crate::actor::{ActorRef, ActorType};
+use crate::api::Caller;
 use crate::error::ApiError;
+use crate::headers::{ACTOR_ID, ACTOR_TYPE, AUTH_SCOPES, IDENTITY};
 use crate::manifest::Operation;
 use crate::reason::Reason;
-
-pub const ACTOR_TYPE: &str = "x-actor-type";
-pub const ACTOR_ID: &str = "x-actor-id";
-pub const AUTH_SCOPES: &str = "x-auth-scopes";
-
-/// An authenticated caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    pub actor: ActorRef,
-    /// Sorted and deduplicated.
-    pub scopes: BTreeSet<String>,
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let text = headers.get(name)?.to_str().ok()?.trim();
@@ -46,8 +36,7 @@ pub fn authenticate(
         return Ok(None);
     }
     let (Some(kind), Some(id)) = (header(headers, ACTOR_TYPE), header(headers, ACTOR_ID)) else {
-        return Err(ApiError::new(Reason::AuthIdentityMissing)
-            .with("required_headers", [ACTOR_TYPE, ACTOR_ID]));
+        return Err(ApiError::new(Reason::AuthIdentityMissing).with("required_headers", IDENTITY));
     };
     let Some(kind) = ActorType::parse(kind) else {
         return Err(ApiError::new(Reason::AuthActorTypeUnknown)

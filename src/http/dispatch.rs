@@ -10,19 +10,21 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::api::{Caller, OpContext, QueryValue};
 use crate::clock::{format_rfc3339_millis, parse_rfc3339};
-use crate::domain::system::types::ActivityEvent;
 use crate::error::ApiError;
+use crate::headers::REQUEST_CLOCK;
 use crate::json::canonical;
 use crate::manifest::Operation;
 use crate::reason::Reason;
-use crate::store::{IdempotencyRecord, IdempotencyScope};
+use crate::store::{ActivityEvent, IdempotencyScope};
 
 use super::logging::{CorrelationId, OperationTag};
-use super::{AppState, BODY_LIMIT_BYTES, OpContext, auth, idempotency, validation};
+use super::strict_json::Refusal;
+use super::{AppState, BODY_LIMIT_BYTES, auth, idempotency, validation};
 
-pub(crate) const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-const REQUEST_CLOCK: &str = "x-now-iso";
+pub(crate) const IDEMPOTENT_REPLAYED: HeaderName =
+    HeaderName::from_static(crate::headers::IDEMPOTENT_REPLAYED);
 
 /// A finished answer: status, body (canonical JSON unless the operation declares another media
 /// type) and whether it is a replay.
@@ -113,15 +115,14 @@ pub async fn dispatch(
 
 /// What the async part gathers before the blocking part runs.
 struct Prepared {
-    caller: Option<auth::Caller>,
+    caller: Option<Caller>,
     request_clock: Option<String>,
-    query: BTreeMap<String, validation::QueryValue>,
+    query: BTreeMap<String, QueryValue>,
     idempotency_key: Option<String>,
     request_hash: String,
     body: Bytes,
-    /// The body as JSON, parsed once for the fingerprint and the validation; `None` when it
-    /// is not JSON.
-    parsed_body: Option<serde_json::Value>,
+    /// The body as JSON, parsed once for the fingerprint and the validation.
+    parsed_body: Result<serde_json::Value, Refusal>,
 }
 
 async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Prepared, ApiError> {
@@ -136,6 +137,7 @@ async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Pre
         None
     };
     let body = if operation.request_schema.is_some() {
+        check_media_type(&parts.headers)?;
         read_body(&parts.headers, body).await?
     } else {
         Bytes::new()
@@ -143,13 +145,13 @@ async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Pre
     let parsed_body = if operation.request_schema.is_some() {
         validation::parse(&body)
     } else {
-        None
+        Err(Refusal::NotJson)
     };
     let request_hash = idempotency::request_hash_parsed(
         operation.method.as_str(),
         parts.uri.path(),
         &body,
-        parsed_body.as_ref(),
+        parsed_body.as_ref().ok(),
     );
     Ok(Prepared {
         caller,
@@ -169,6 +171,31 @@ fn request_clock(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match value.to_str() {
         Ok(text) if parse_rfc3339(text).is_some() => Ok(Some(text.to_owned())),
         _ => Err(ApiError::new(Reason::RequestClockInvalid).with("header", REQUEST_CLOCK)),
+    }
+}
+
+/// A body must be JSON: a `content-type` that says otherwise is refused before the body is
+/// read. None at all is taken as JSON (`curl -d` without `-H`, scripts), since the body is
+/// parsed as JSON either way.
+fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase());
+    let is_json = essence.as_deref().is_some_and(|essence| {
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::new(Reason::UnsupportedMediaType)
+            .with("content_type", value.to_str().unwrap_or("(not text)"))
+            .with("accepted", ["application/json"]))
     }
 }
 
@@ -203,7 +230,8 @@ fn execute(
     // Validation reads only the body, so it runs before the transaction, outside the single
     // writer's turn; its outcome is used only where the contract puts it, after the replay
     // check.
-    let validated = validation::body(bound, &prepared.body, prepared.parsed_body.take());
+    let parsed_body = std::mem::replace(&mut prepared.parsed_body, Err(Refusal::NotJson));
+    let validated = validation::body(bound, &prepared.body, parsed_body);
     let mut tx = if is_write {
         runtime.store.write()?
     } else {
@@ -223,8 +251,11 @@ fn execute(
             operation_id: &operation.operation_id,
             key,
         });
+    // The key is claimed before anything runs: a concurrent request with the same key, on
+    // this instance or another, waits here on the database until this transaction ends, then
+    // replays its record.
     if let Some(scope) = &scope
-        && let Some(record) = tx.idempotency_record(scope)?
+        && let Some(record) = tx.claim_idempotency(scope, &prepared.request_hash)?
     {
         if record.request_hash != prepared.request_hash {
             return Err(ApiError::new(Reason::IdempotencyKeyReusePayloadMismatch)
@@ -251,7 +282,7 @@ fn execute(
             body: &body,
             correlation_id,
             request_clock: prepared.request_clock.as_deref(),
-            runtime,
+            env: &runtime.env,
         };
         (bound.handler)(&context, tx.as_mut())
     });
@@ -274,7 +305,7 @@ fn execute(
             at: prepared
                 .request_clock
                 .clone()
-                .unwrap_or_else(|| format_rfc3339_millis(runtime.clock.now())),
+                .unwrap_or_else(|| format_rfc3339_millis(runtime.env.clock.now())),
             operation_id: operation.operation_id.clone(),
             actor: prepared.caller.as_ref().map(|caller| caller.actor.clone()),
             status: answer.status,
@@ -283,14 +314,7 @@ fn execute(
         })?;
     }
     if let Some(scope) = &scope {
-        tx.put_idempotency_record(
-            scope,
-            &IdempotencyRecord {
-                request_hash: prepared.request_hash.clone(),
-                status: answer.status,
-                body: answer.body.clone(),
-            },
-        )?;
+        tx.complete_idempotency(scope, answer.status, &answer.body)?;
     }
     if is_write && (answer.status < 300 || scope.is_some()) {
         tx.commit()?;

@@ -5,10 +5,10 @@ use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::headers::IDEMPOTENCY_KEY;
 use crate::json::canonical;
 use crate::reason::Reason;
 
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const MAX_KEY_LENGTH: usize = 255;
 
 /// The `Idempotency-Key` header of an idempotent operation.

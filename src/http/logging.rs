@@ -9,7 +9,8 @@ use axum::response::Response;
 
 use super::AppState;
 
-pub(crate) const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+pub(crate) const CORRELATION_ID: HeaderName =
+    HeaderName::from_static(crate::headers::CORRELATION_ID);
 const MAX_CORRELATION_ID_LENGTH: usize = 128;
 
 /// The request's correlation id, set before routing.

@@ -11,129 +11,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::routing::{MethodFilter, MethodRouter, on};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, format_rfc3339_millis, parse_rfc3339};
-use crate::domain::ActorRef;
-use crate::error::{ApiError, Error, ErrorKind};
+use crate::api::{Domain, Env, Handler};
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
 use crate::manifest::{HttpMethod, Manifest, Operation};
-use crate::store::{Store, Tx};
+use crate::store::Store;
 
 mod auth;
 mod dispatch;
 mod idempotency;
 mod logging;
+mod strict_json;
 mod validation;
+mod workers;
 mod writer;
 
-pub use auth::Caller;
+pub use auth::parse_scopes;
 pub use dispatch::dispatch;
 pub use idempotency::request_hash;
-pub use validation::{BodyError, QueryValue, field_error, field_name};
+pub use validation::schema_errors;
 
 /// Largest request body accepted: 1 MiB.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
-
-/// An operation's logic. It gets the validated request and the request's one transaction, and
-/// answers the success body or a reason. It never writes a status, a header or a message.
-pub type Handler = fn(&OpContext<'_>, &mut dyn Tx) -> Result<Value, ApiError>;
-
-/// Serializes a success body.
-pub fn respond<T: Serialize>(body: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(body).map_err(ApiError::internal)
-}
-
-/// Everything a handler may know about its request.
-pub struct OpContext<'a> {
-    pub operation: &'a Operation,
-    /// The authenticated caller; always present when the operation requires auth.
-    pub caller: Option<&'a Caller>,
-    pub path_params: &'a BTreeMap<String, String>,
-    pub query: &'a BTreeMap<String, QueryValue>,
-    /// The body, already validated against the request schema (`null` when there is none).
-    pub body: &'a Value,
-    pub correlation_id: &'a str,
-    /// `x-now-iso` as the client sent it, already checked to be RFC 3339.
-    pub request_clock: Option<&'a str>,
-    pub runtime: &'a Runtime,
-}
-
-impl OpContext<'_> {
-    /// The caller of an operation that requires auth.
-    pub fn caller(&self) -> Result<&ActorRef, ApiError> {
-        self.caller
-            .map(|caller| &caller.actor)
-            .ok_or_else(|| ApiError::internal("handler needs a caller but auth is not required"))
-    }
-
-    pub fn path_param(&self, name: &str) -> &str {
-        self.path_params.get(name).map_or("", String::as_str)
-    }
-
-    pub fn query_str(&self, name: &str) -> Option<&str> {
-        match self.query.get(name)? {
-            QueryValue::Text(text) => Some(text),
-            QueryValue::Integer(_) => None,
-        }
-    }
-
-    pub fn query_int(&self, name: &str) -> Option<i64> {
-        match self.query.get(name)? {
-            QueryValue::Integer(value) => Some(*value),
-            QueryValue::Text(_) => None,
-        }
-    }
-
-    /// The body as its Rust type. The schema already accepted it, so a failure here is a rule
-    /// the schema cannot say (an integer written `5.0`); it is answered like a schema failure
-    /// of the field it names.
-    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_path_to_error::deserialize(self.body).map_err(|error| {
-            let mut pointer = String::new();
-            for segment in error.path().iter() {
-                let token = match segment {
-                    serde_path_to_error::Segment::Seq { index } => index.to_string(),
-                    serde_path_to_error::Segment::Map { key } => key.clone(),
-                    serde_path_to_error::Segment::Enum { variant } => variant.clone(),
-                    serde_path_to_error::Segment::Unknown => continue,
-                };
-                pointer = validation::pointer_join(&pointer, &token);
-            }
-            validation::invalid_body(
-                self.operation,
-                vec![validation::BodyError {
-                    instance_path: pointer,
-                    keyword: "type".to_owned(),
-                }],
-            )
-        })
-    }
-
-    /// The request's notion of now: `x-now-iso` as given, else the server clock.
-    pub fn now_text(&self) -> String {
-        self.request_clock.map_or_else(
-            || format_rfc3339_millis(self.runtime.clock.now()),
-            str::to_owned,
-        )
-    }
-
-    /// The request's notion of now as an instant.
-    pub fn now(&self) -> OffsetDateTime {
-        self.request_clock
-            .and_then(parse_rfc3339)
-            .unwrap_or_else(|| self.runtime.clock.now())
-    }
-
-    /// Whether the caller holds `scope` (beyond those the operation requires).
-    pub fn caller_has_scope(&self, scope: &str) -> bool {
-        self.caller
-            .is_some_and(|caller| caller.scopes.contains(scope))
-    }
-}
 
 /// An operation bound to its handler and its compiled request validator.
 pub(crate) struct BoundOperation {
@@ -144,28 +45,33 @@ pub(crate) struct BoundOperation {
 
 /// What the running server shares between requests.
 pub struct Runtime {
-    pub manifest: Arc<Manifest>,
+    /// What handlers see of the server.
+    pub env: Env,
     pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    /// Whether dev-only operations are mounted.
-    pub dev: bool,
     pub(crate) operations: Vec<BoundOperation>,
-    openapi: Value,
+    /// This runtime's number among those that ran on its database, the first part of the
+    /// correlation ids it makes up.
+    instance: u64,
     correlation_seq: AtomicU64,
     writer: writer::Writer,
 }
 
 impl Runtime {
-    /// The OpenAPI document of the operations this server mounts.
-    pub fn openapi(&self) -> &Value {
-        &self.openapi
+    pub fn manifest(&self) -> &Manifest {
+        &self.env.manifest
     }
 
-    /// A fresh correlation id for a request that brought none: a counter, never a random
-    /// number.
+    /// The OpenAPI document of the operations this server mounts.
+    pub fn openapi(&self) -> &serde_json::Value {
+        &self.env.openapi
+    }
+
+    /// A fresh correlation id for a request that brought none: the runtime's instance number
+    /// and a counter, so that ids are unique across the instances on one database and never
+    /// random.
     pub(crate) fn next_correlation_id(&self) -> String {
         let seq = self.correlation_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("corr_{seq:06}")
+        format!("corr_{}_{seq:06}", self.instance)
     }
 
     /// Operations mounted on this server.
@@ -173,7 +79,7 @@ impl Runtime {
         self.operations
             .iter()
             .map(|bound| &bound.operation)
-            .filter(|operation| self.dev || !operation.dev_only)
+            .filter(|operation| self.env.dev || !operation.dev_only)
     }
 
     /// Methods declared for a concrete path, for the 405 answer.
@@ -215,30 +121,39 @@ pub struct RuntimeConfig {
 pub struct AppState(Arc<Runtime>);
 
 impl AppState {
-    /// Binds the embedded manifest to every domain handler.
+    /// Binds the embedded manifest to every domain of [`crate::domain::ALL`].
     pub fn new(config: RuntimeConfig) -> Result<AppState, Error> {
-        AppState::with_manifest(
-            config,
-            Manifest::embedded().clone(),
-            crate::domain::handlers(),
-        )
+        AppState::with_domains(config, Manifest::embedded().clone(), crate::domain::ALL)
     }
 
-    /// Binds a manifest to a handler table; see [`bind_operations`].
-    pub fn with_manifest(
+    /// Binds a manifest to the handlers of `domains`; see [`bind_operations`]. Refuses a store
+    /// that does not implement the store trait of one of them.
+    pub fn with_domains(
         config: RuntimeConfig,
         manifest: Manifest,
-        handlers: Vec<(&'static str, Handler)>,
+        domains: &'static [&'static Domain],
     ) -> Result<AppState, Error> {
-        let operations = bind_operations(&manifest, handlers)?;
+        check_store(config.store.as_ref(), domains)?;
+        let operations = bind_operations(&manifest, domains)?;
         let openapi = crate::contracts::openapi::document(&manifest, config.dev);
+        let instance = {
+            let mut tx = config.store.write()?;
+            let instance = tx.next_instance()?;
+            tx.commit()?;
+            instance
+        };
         Ok(AppState(Arc::new(Runtime {
-            manifest: Arc::new(manifest),
+            env: Env {
+                manifest: Arc::new(manifest),
+                clock: config.clock,
+                store: config.store.info(),
+                dev: config.dev,
+                domains,
+                openapi,
+            },
             store: config.store,
-            clock: config.clock,
-            dev: config.dev,
             operations,
-            openapi,
+            instance,
             correlation_seq: AtomicU64::new(0),
             writer: writer::Writer::start().map_err(|e| {
                 Error::new(ErrorKind::Io, format!("starting the writer thread: {e}")).with_source(e)
@@ -251,16 +166,38 @@ impl AppState {
     }
 }
 
-/// Binds each manifest operation to its handler and compiles its request validator. Fails,
-/// naming them, when an operation has no handler or a handler has no operation, or when a
-/// schema the manifest names does not exist or does not compile.
+/// Every domain's store trait must have a view in the store's backend.
+fn check_store(store: &dyn Store, domains: &[&Domain]) -> Result<(), Error> {
+    let views = store.views();
+    let missing: Vec<&str> = domains
+        .iter()
+        .filter_map(|domain| domain.store)
+        .filter(|store_trait| !views.implements((store_trait.id)()))
+        .map(|store_trait| store_trait.name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Store,
+        format!(
+            "the {} store does not implement {}",
+            store.info().backend,
+            missing.join(", ")
+        ),
+    ))
+}
+
+/// Binds each manifest operation to its handler among `domains` and compiles its request
+/// validator. Fails, naming them, when an operation has no handler or a handler has no
+/// operation, or when a schema the manifest names does not exist or does not compile.
 pub(crate) fn bind_operations(
     manifest: &Manifest,
-    handlers: Vec<(&'static str, Handler)>,
+    domains: &[&Domain],
 ) -> Result<Vec<BoundOperation>, Error> {
     let mut table: BTreeMap<&str, Handler> = BTreeMap::new();
-    for (operation_id, handler) in handlers {
-        if table.insert(operation_id, handler).is_some() {
+    for (operation_id, handler) in domains.iter().flat_map(|domain| domain.handlers) {
+        if table.insert(operation_id, *handler).is_some() {
             return Err(manifest_error(format!(
                 "two handlers are bound to operation `{operation_id}`"
             )));
@@ -322,7 +259,7 @@ pub fn app(state: AppState) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter<AppState>> = BTreeMap::new();
     for (index, bound) in state.0.operations.iter().enumerate() {
         let operation = &bound.operation;
-        if operation.dev_only && !state.0.dev {
+        if operation.dev_only && !state.0.env.dev {
             continue;
         }
         let route = on(
@@ -353,17 +290,20 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves [`app`] on `listener` until `shutdown` resolves, lets the requests in flight finish,
-/// then closes the store.
+/// Starts the domains' background workers, serves [`app`] on `listener` until `shutdown`
+/// resolves, lets the requests in flight finish, stops and joins the workers, then closes the
+/// store.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let workers = workers::Workers::start(state.runtime())?;
     let router = app(state.clone());
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;
+    workers.stop().await;
     let closed = state.runtime().store.close();
     served.map_err(|e| Error::new(ErrorKind::Io, format!("serving: {e}")).with_source(e))?;
     closed?;

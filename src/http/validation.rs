@@ -4,15 +4,17 @@
 use std::collections::BTreeMap;
 
 use jsonschema::error::ValidationErrorKind;
-use serde::Serialize;
 use serde_json::Value;
 
+use crate::api::QueryValue;
+use crate::api::field::{BodyError, invalid_body, malformed_body, pointer_join};
 use crate::contracts::schemas;
 use crate::error::ApiError;
 use crate::manifest::{Operation, QueryParamType};
 use crate::reason::Reason;
 
 use super::BoundOperation;
+use super::strict_json::{self, Refusal};
 
 /// At most this many schema errors are reported for one body.
 const MAX_REPORTED_ERRORS: usize = 50;
@@ -27,41 +29,46 @@ pub(crate) fn compile_request_validator(name: &str) -> Result<jsonschema::Valida
         .map_err(|error| format!("schema `{name}` does not compile: {error}"))
 }
 
-/// One failure of a body: where, and which rule.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct BodyError {
-    pub instance_path: String,
-    pub keyword: String,
-}
-
 /// The body as JSON, parsed once per request (for the idempotency fingerprint and for
-/// validation). No body at all reads as `{}`, so that `curl -X POST` of an operation whose
-/// fields are all optional just works. `None` when it is not JSON.
-pub(crate) fn parse(bytes: &[u8]) -> Option<Value> {
+/// validation), duplicate keys refused. No body at all reads as `{}`, so that `curl -X POST`
+/// of an operation whose fields are all optional just works.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, Refusal> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Some(Value::Object(serde_json::Map::new()));
+        return Ok(Value::Object(serde_json::Map::new()));
     }
-    serde_json::from_slice(bytes).ok()
+    strict_json::parse(bytes)
 }
 
 /// Validates the body of an operation that takes one: `parsed` is [`parse`] of `bytes`.
 pub(crate) fn body(
     bound: &BoundOperation,
     bytes: &[u8],
-    parsed: Option<Value>,
+    parsed: Result<Value, Refusal>,
 ) -> Result<Value, ApiError> {
     let Some(validator) = &bound.validator else {
         return Ok(Value::Null);
     };
-    let Some(value) = parsed else {
-        // `NaN` and `Infinity` are not JSON, but clients send them; name their fields.
-        let errors = non_finite_numbers(bytes).unwrap_or_else(|| {
-            vec![BodyError {
-                instance_path: String::new(),
-                keyword: "json_parse".to_owned(),
-            }]
-        });
-        return Err(invalid_body(&bound.operation, errors));
+    let value = match parsed {
+        Ok(value) => value,
+        Err(Refusal::DuplicateKey(pointer)) => {
+            return Err(malformed_body(
+                &bound.operation,
+                vec![BodyError {
+                    instance_path: pointer,
+                    keyword: "duplicate_key".to_owned(),
+                }],
+            ));
+        }
+        Err(Refusal::NotJson) => {
+            // `NaN` and `Infinity` are not JSON, but clients send them; name their fields.
+            let errors = non_finite_numbers(bytes).unwrap_or_else(|| {
+                vec![BodyError {
+                    instance_path: String::new(),
+                    keyword: "json_parse".to_owned(),
+                }]
+            });
+            return Err(invalid_body(&bound.operation, errors));
+        }
     };
     let errors = schema_errors(validator, &value);
     if errors.is_empty() {
@@ -69,47 +76,6 @@ pub(crate) fn body(
     } else {
         Err(invalid_body(&bound.operation, errors))
     }
-}
-
-/// The answer to an invalid body: the reason of the first failing field (field guidance), the
-/// field and the rule it broke, and every failure.
-pub fn invalid_body(operation: &Operation, errors: Vec<BodyError>) -> ApiError {
-    let first = errors.first().cloned().unwrap_or(BodyError {
-        instance_path: String::new(),
-        keyword: "type".to_owned(),
-    });
-    let reason = operation
-        .reason_for_field(&first.instance_path)
-        .unwrap_or(Reason::InternalError);
-    ApiError::new(reason)
-        .with("field", field_name(&first.instance_path))
-        .with("rule", &first.keyword)
-        .with("errors", errors)
-}
-
-/// A failure of one field found by a handler rule (a date in the past, a duplicate), in the
-/// same shape as a schema failure.
-pub fn field_error(reason: Reason, pointer: &str, rule: &str) -> ApiError {
-    ApiError::new(reason)
-        .with("field", field_name(pointer))
-        .with("rule", rule)
-        .with(
-            "errors",
-            [BodyError {
-                instance_path: pointer.to_owned(),
-                keyword: rule.to_owned(),
-            }],
-        )
-}
-
-/// `/policy_overrides/budget_total` reads `policy_overrides.budget_total`.
-pub fn field_name(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|token| token.replace("~1", "/").replace("~0", "~"))
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// Where a body that is JSON but for `NaN`, `Infinity` or `-Infinity` tokens has them; `None`
@@ -213,18 +179,6 @@ pub fn schema_errors(validator: &jsonschema::Validator, value: &Value) -> Vec<Bo
     errors.dedup();
     errors.truncate(MAX_REPORTED_ERRORS);
     errors
-}
-
-/// Appends one reference token to a JSON pointer, escaping `~` and `/`.
-pub fn pointer_join(pointer: &str, token: &str) -> String {
-    format!("{pointer}/{}", token.replace('~', "~0").replace('/', "~1"))
-}
-
-/// A validated query parameter.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum QueryValue {
-    Text(String),
-    Integer(i64),
 }
 
 /// Checks the query string against the operation's declared parameters: unknown, repeated,
@@ -332,19 +286,5 @@ mod tests {
         assert_eq!(paths, ["/a", "/b/1"]);
         assert!(non_finite_numbers(br#"{"a": NaN,"#).is_none());
         assert!(non_finite_numbers(br#"{"a": "NaN"}"#).is_none());
-    }
-
-    #[test]
-    fn field_names_read_as_dotted_paths() {
-        assert_eq!(
-            field_name("/policy_overrides/budget_total"),
-            "policy_overrides.budget_total"
-        );
-        assert_eq!(field_name(""), "");
-    }
-
-    #[test]
-    fn pointer_tokens_are_escaped() {
-        assert_eq!(pointer_join("/a", "b/c~d"), "/a/b~1c~0d");
     }
 }

@@ -1,29 +1,49 @@
-//! Persistence. [`Store`] opens transactions; [`Tx`] is one transaction, and every request runs
-//! in exactly one. The domain traits ([`SwapStore`](crate::domain::swap::store::SwapStore), ...)
-//! are what handlers call; the SQLite implementation lives in [`sqlite`].
+//! Persistence, backend-neutral. [`Store`] opens transactions; [`Tx`] is one transaction, and
+//! every request runs in exactly one.
 //!
-//! A server database later means another implementation of these traits, not a change to a
-//! handler.
+//! This module names no domain. What every request needs (idempotency records, id counters,
+//! the activity log, health counters, reset and dump) is [`CoreStore`]; each domain declares
+//! its own store trait beside its handlers (`domain/swap/store.rs`), as a subtrait of
+//! [`CoreStore`], and reaches it through [`Tx::domain`]. The backends live beside each other:
+//! [`sqlite`] (one file per domain), and later others, each implementing every trait.
+//!
+//! What must hold across processes is held by the database, never by the one writer thread:
+//! an idempotency record is claimed first under its primary key, uniqueness rules are unique
+//! indexes, counters move inside the request's transaction.
+
+use std::any::Any;
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::data_market::store::DataMarketStore;
-use crate::domain::swap::store::SwapStore;
-use crate::domain::system::store::ActivityStore;
-
+pub mod activity;
 pub mod sqlite;
+mod views;
 
+pub use activity::{ActivityEvent, RecordedActivity};
 pub use sqlite::SqliteStore;
+pub use views::{StoreViews, View};
 
-/// A store failure. Always a 500 to clients: a request that a client can get wrong never
-/// reaches the store in a way that fails.
+/// A store failure. A [`StoreErrorKind::Conflict`] is a rule the database refused (a unique
+/// index); a handler may answer it with its reason. Anything else is a 500 to clients: a
+/// request that a client can get wrong never reaches the store in a way that fails.
 #[derive(Debug, thiserror::Error)]
 #[error("{context}: {source}")]
 pub struct StoreError {
+    kind: StoreErrorKind,
     context: &'static str,
     #[source]
     source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// A unique or primary-key constraint refused the write.
+    Conflict,
+    /// Anything else: I/O, a broken file, a bug.
+    Other,
 }
 
 impl StoreError {
@@ -31,10 +51,28 @@ impl StoreError {
         context: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> StoreError {
+        StoreError::of_kind(StoreErrorKind::Other, context, source)
+    }
+
+    pub fn of_kind(
+        kind: StoreErrorKind,
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
         StoreError {
+            kind,
             context,
             source: source.into(),
         }
+    }
+
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// Whether the database refused the write under a unique rule.
+    pub fn is_conflict(&self) -> bool {
+        self.kind == StoreErrorKind::Conflict
     }
 }
 
@@ -48,23 +86,36 @@ pub struct StoreInfo {
 pub trait Store: Send + Sync + 'static {
     fn info(&self) -> StoreInfo;
     /// A read-only transaction over a consistent snapshot.
-    fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
-    /// The write transaction. Writers are serialised: while one is open, another waits.
-    fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
+    fn read(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// A write transaction.
+    fn write(&self) -> Result<Box<dyn Tx>, StoreError>;
+    /// The domain store traits this backend's transactions implement.
+    fn views(&self) -> &'static StoreViews;
     /// Flushes and closes; called once, after the server stopped accepting.
     fn close(&self) -> Result<(), StoreError>;
 }
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls everything back.
-pub trait Tx:
-    SwapStore + DataMarketStore + ActivityStore + IdempotencyStore + CounterStore + AdminStore
-{
+pub trait Tx: CoreStore + Any + Send {
     /// Marks a point that [`Tx::rollback_to_savepoint`] returns to: the dispatcher sets it
     /// before a handler runs so that a failing handler's writes vanish while the idempotency
     /// record of its failure is still written.
     fn savepoint(&mut self) -> Result<(), StoreError>;
     fn rollback_to_savepoint(&mut self) -> Result<(), StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// The domain stores this transaction can be seen as; see [`Tx::domain`].
+    fn views(&self) -> &'static StoreViews;
+}
+
+/// What every request's transaction offers, whatever the domain.
+pub trait CoreStore:
+    IdempotencyStore + CounterStore + ActivityStore + HealthStore + AdminStore
+{
+}
+
+impl<T: IdempotencyStore + CounterStore + ActivityStore + HealthStore + AdminStore + ?Sized>
+    CoreStore for T
+{
 }
 
 /// Who used an idempotency key, for which operation.
@@ -85,15 +136,28 @@ pub struct IdempotencyRecord {
 }
 
 pub trait IdempotencyStore {
+    /// Claims the key for this request before anything else runs: inserts the record under
+    /// the scope's primary key and answers `None` (this request executes), or answers the
+    /// record a committed request already holds. A concurrent claim of the same key, from this
+    /// process or another, waits on the database for the first transaction to end and then
+    /// sees its record, so a key executes once.
+    fn claim_idempotency(
+        &mut self,
+        scope: &IdempotencyScope<'_>,
+        request_hash: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Writes the answer into the record this transaction claimed.
+    fn complete_idempotency(
+        &mut self,
+        scope: &IdempotencyScope<'_>,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError>;
+    /// The committed record of a key, if any.
     fn idempotency_record(
         &self,
         scope: &IdempotencyScope<'_>,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
-    fn put_idempotency_record(
-        &mut self,
-        scope: &IdempotencyScope<'_>,
-        record: &IdempotencyRecord,
-    ) -> Result<(), StoreError>;
 }
 
 /// Named counters for ids (`mrun_000001`): allocated inside the transaction, so a rolled-back
@@ -101,11 +165,62 @@ pub trait IdempotencyStore {
 pub trait CounterStore {
     fn next_counter(&mut self, name: &str) -> Result<u64, StoreError>;
     fn set_counter(&mut self, name: &str, value: u64) -> Result<(), StoreError>;
+    /// A number no other runtime instance on this database was given (never reset), so that
+    /// ids a process makes up on its own (correlation ids) are unique across instances.
+    fn next_instance(&mut self) -> Result<u64, StoreError>;
+}
+
+/// The activity log; see [`ActivityEvent`].
+pub trait ActivityStore {
+    fn record_activity(&mut self, event: &ActivityEvent) -> Result<(), StoreError>;
+    /// The newest `limit` events, newest first.
+    fn recent_activity(&self, limit: usize) -> Result<Vec<RecordedActivity>, StoreError>;
+    /// Every event of one operation, oldest first.
+    fn activity_of(&self, operation_id: &str) -> Result<Vec<RecordedActivity>, StoreError>;
+}
+
+/// Counters a domain keeps for `/healthz`, maintained by the database in the transactions
+/// that change what they count, so that reading them costs the same at any size.
+pub trait HealthStore {
+    /// The named counters' values; a counter the store does not keep reads 0.
+    fn health_counters(&self, names: &[&str]) -> Result<BTreeMap<String, u64>, StoreError>;
 }
 
 pub trait AdminStore {
-    /// Deletes every row of every table.
+    /// Deletes every row of every data table.
     fn reset_all(&mut self) -> Result<(), StoreError>;
-    /// Every table, rows in primary-key order, as JSON: the verifier's `store.json`.
+    /// Every data table, rows in primary-key order, as JSON: the verifier's `store.json`.
     fn dump(&self) -> Result<Value, StoreError>;
 }
+
+/// A data table a domain owns: what reset empties and dump writes, in the order dump sorts it.
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    pub name: &'static str,
+    /// The `ORDER BY` of the dump: the primary key, or the creation sequence.
+    pub order_by: &'static str,
+}
+
+/// The tables that belong to no domain, in reset order.
+pub const CORE_TABLES: &[Table] = &[
+    Table {
+        name: "counters",
+        order_by: "name",
+    },
+    Table {
+        name: "operation_events",
+        order_by: "seq",
+    },
+    Table {
+        name: "idempotency_records",
+        order_by: "actor_type, actor_id, operation_id, idempotency_key",
+    },
+];
+
+/// The migrations of the tables that belong to no domain, in order.
+pub const CORE_MIGRATIONS: &[&str] = &[
+    "0001_counters_idempotency",
+    "0002_activity",
+    "0003_health_counters",
+    "0004_runtime_instances",
+];

@@ -19,8 +19,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use marketref::actor::ActorType;
 use marketref::contracts::{self, CheckReport};
-use marketref::domain::ActorType;
 use marketref::manifest::Operation;
 use marketref::reason::Reason;
 use serde::Serialize;

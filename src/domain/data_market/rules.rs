@@ -3,14 +3,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::clock::parse_rfc3339;
+use crate::contracts::schemas::enum_variants;
+use crate::error::ApiError;
 use crate::json::{JsNumber, round_to};
+use crate::reason::Reason;
 
 use super::money::Money;
 use super::types::{
-    AttestationStatus, Modality, Offer, OfferStatus, RankedOffer, RoundIntentStatus,
+    AttestationStatus, ContractState, Modality, Offer, OfferStatus, RankedOffer, RoundIntentStatus,
     ScoreBreakdown, SelectedOffer, SelectionDiagnostics,
 };
 
@@ -22,6 +26,17 @@ pub const REJECTION_REASONS: [&str; 6] = [
     "modality_mismatch",
     "quality_below_threshold",
     "offer_already_committed",
+];
+
+/// Each eligibility rule in words, for people reading diagnostics (the console's failure
+/// view), in the order of [`REJECTION_REASONS`].
+pub const REJECTION_WORDS: [&str; 6] = [
+    "the offer is paused or retired",
+    "the offer's expires_at has passed",
+    "the offer's allowed_tasks do not include the intent's task_type",
+    "the offer's modality is not one of the intent's required_modalities",
+    "the offer's quality_score is below the intent's min_quality_score",
+    "the offer is in another contract whose escrow is not released yet",
 ];
 
 /// How many ranked offers the diagnostics show.
@@ -192,6 +207,53 @@ pub fn intent_transition_allowed(
     }
 }
 
+/// Why a contract in `state` cannot release its escrow, if its state alone says so (spec
+/// section 6): the reason `escrow.release` answers. A bound contract releases once its round
+/// is stored.
+pub fn release_blocker(state: ContractState) -> Option<Reason> {
+    match state {
+        ContractState::Created => Some(Reason::ContractRoundNotCompleted),
+        ContractState::BoundToRound => None,
+        ContractState::EscrowReleased => Some(Reason::ContractAlreadyReleased),
+    }
+}
+
+/// What the web console shows of these rules, computed from them: the intent status table,
+/// the contract states that block a release, and the eligibility rules with their words.
+pub fn console_facts() -> Result<Value, ApiError> {
+    let statuses: Vec<RoundIntentStatus> = enum_variants().map_err(ApiError::internal)?;
+    let mut transitions = Vec::new();
+    for &from in &statuses {
+        for &to in &statuses {
+            let when = if intent_transition_allowed(from, to, false) {
+                "always"
+            } else if intent_transition_allowed(from, to, true) {
+                "contract_released"
+            } else {
+                continue;
+            };
+            transitions.push(json!({"from": from, "to": to, "when": when}));
+        }
+    }
+    let mut release_blockers = serde_json::Map::new();
+    for state in enum_variants::<ContractState>().map_err(ApiError::internal)? {
+        if let Some(reason) = release_blocker(state) {
+            release_blockers.insert(state.as_str().to_owned(), json!(reason.code()));
+        }
+    }
+    let rejection_reasons: Vec<Value> = REJECTION_REASONS
+        .iter()
+        .zip(REJECTION_WORDS)
+        .map(|(code, words)| json!({"code": code, "words": words}))
+        .collect();
+    Ok(json!({
+        "intent_statuses": statuses,
+        "intent_transitions": transitions,
+        "release_blockers": release_blockers,
+        "rejection_reasons": rejection_reasons,
+    }))
+}
+
 /// Whether an offer may go from `from` to `to`: active and paused alternate, either may
 /// retire, a retired offer stays retired.
 pub fn offer_transition_allowed(from: OfferStatus, to: OfferStatus) -> bool {
@@ -206,6 +268,26 @@ pub fn offer_transition_allowed(from: OfferStatus, to: OfferStatus) -> bool {
 mod tests {
     use super::*;
     use crate::clock::parse_rfc3339;
+
+    #[test]
+    fn the_console_sees_the_status_table_the_rules_apply() {
+        assert_eq!(
+            console_facts().unwrap()["intent_transitions"],
+            json!([
+                {"from": "open", "to": "cancelled", "when": "always"},
+                {"from": "open", "to": "closed", "when": "always"},
+                {"from": "matched", "to": "closed", "when": "contract_released"},
+            ])
+        );
+    }
+
+    #[test]
+    fn the_console_sees_the_reasons_a_release_is_refused_with() {
+        assert_eq!(
+            console_facts().unwrap()["release_blockers"],
+            json!({"created": "contract_round_not_completed", "escrow_released": "contract_already_released"})
+        );
+    }
 
     fn offer(id: &str, quality: f64, price: f64, verified: bool) -> Offer {
         Offer {

@@ -8,9 +8,38 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::ActorRef;
-use crate::domain::system::types::RecordedActivity;
+use crate::actor::ActorRef;
+use crate::contracts::schemas::{Direction, NamedSchema, generate};
 use crate::json::JsNumber;
+use crate::store::RecordedActivity;
+
+/// The schemas of the data-marketplace operations.
+pub fn schemas() -> Vec<NamedSchema> {
+    use Direction::{Request, Response};
+    vec![
+        generate::<OfferCreateRequest>(Request),
+        generate::<OfferUpdateRequest>(Request),
+        generate::<RoundIntentCreateRequest>(Request),
+        generate::<RoundIntentUpdateRequest>(Request),
+        generate::<MatchRequest>(Request),
+        generate::<PreviewRequest>(Request),
+        generate::<EscrowReleaseRequest>(Request),
+        generate::<TrainingRoundRequest>(Request),
+        generate::<OfferResponse>(Response),
+        generate::<OfferListResponse>(Response),
+        generate::<RoundIntentResponse>(Response),
+        generate::<RoundIntentListResponse>(Response),
+        generate::<PreviewResponse>(Response),
+        generate::<ContractResponse>(Response),
+        generate::<ContractListResponse>(Response),
+        generate::<TimelineResponse>(Response),
+        generate::<TrainingRoundResponse>(Response),
+        generate::<TrainingRoundListResponse>(Response),
+        generate::<TrainingStatusResponse>(Response),
+        generate::<MetricsSummaryResponse>(Response),
+        generate::<PrometheusText>(Response),
+    ]
+}
 
 use super::money::Money;
 
@@ -69,7 +98,7 @@ pub struct OfferCreateRequest {
     #[schemars(length(min = 1, max = 120))]
     pub seller_node_id: String,
     /// `<algorithm>:<hex digest>` of the dataset, e.g. `sha256:9f86d0...`.
-    #[schemars(regex(pattern = r"^[a-z0-9]+:[0-9a-fA-F]{8,128}$"))]
+    #[schemars(length(min = 1), regex(pattern = r"^[a-z0-9]+:[0-9a-fA-F]{8,128}$"))]
     pub dataset_fingerprint: String,
     /// 1 to 120 characters (default "Untitled Offer").
     #[serde(default, skip_serializing_if = "Option::is_none")]

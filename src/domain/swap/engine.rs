@@ -15,7 +15,7 @@ use foldhash::fast::FixedState;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::domain::ActorType;
+use crate::actor::ActorType;
 use crate::json::{JsNumber, round_to};
 
 use super::selection::{self, Item, Objective, Strategy};

@@ -3,19 +3,20 @@
 
 use std::collections::BTreeMap;
 
+use crate::actor::{ActorRef, ActorType};
+use crate::api::{Handler, OpContext, Page, respond};
 use crate::clock::parse_rfc3339;
-use crate::domain::{ActorRef, ActorType, Page};
 use crate::error::ApiError;
-use crate::http::{Handler, OpContext, respond};
 use crate::reason::Reason;
 use crate::store::Tx;
 
 use super::engine::{self, SelectionChoice};
+use super::store::{self, SwapStore};
 use super::types::{
-    CycleProposal, CycleProposalListResponse, CycleProposalResponse, IntentStatus, MatchingRun,
-    MatchingRunListResponse, MatchingRunRequest, MatchingRunResponse, ProposalOrigin,
-    ProposalStatus, SwapIntent, SwapIntentCreateRequest, SwapIntentListResponse,
-    SwapIntentResponse,
+    CycleProposal, CycleProposalListResponse, CycleProposalResponse, DevFixtures,
+    DevFixturesResponse, IntentStatus, LoadedCounts, MatchingRun, MatchingRunListResponse,
+    MatchingRunRequest, MatchingRunResponse, ProposalOrigin, ProposalStatus, SwapIntent,
+    SwapIntentCreateRequest, SwapIntentListResponse, SwapIntentResponse,
 };
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -28,15 +29,17 @@ pub const HANDLERS: &[(&str, Handler)] = &[
     ("marketplaceMatchingRun.list", list_runs),
     ("cycleProposals.list", list_proposals),
     ("cycleProposals.get", get_proposal),
+    ("dev.fixtures.load", load_fixtures),
 ];
 
 /// The counter behind run ids.
-pub const RUN_COUNTER: &str = "marketplace_matching_run";
+const RUN_COUNTER: &str = "marketplace_matching_run";
 
 const DEFAULT_MAX_PROPOSALS: u32 = 50;
 const DEFAULT_MAX_SOLVE_MS: u64 = 500;
 
 fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let SwapIntentCreateRequest { intent } = ctx.body()?;
     if caller.kind == ActorType::User && intent.actor != *caller {
@@ -45,10 +48,7 @@ fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Val
             .with("intent_actor", &intent.actor));
     }
     if intent.value_band.min_usd.as_f64() > intent.value_band.max_usd.as_f64() {
-        return Err(ApiError::new(Reason::SwapIntentInvalid).with(
-            "errors",
-            [serde_json::json!({"instance_path": "/intent/value_band/min_usd", "keyword": "min_not_above_max"})],
-        ));
+        return Err(ctx.field_error("/intent/value_band/min_usd", "min_not_above_max"));
     }
     if tx.intent(&intent.id)?.is_some() {
         return Err(ApiError::new(Reason::SwapIntentAlreadyExists).with("intent_id", &intent.id));
@@ -61,6 +61,7 @@ fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Val
 }
 
 fn list_intents(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let page = Page::from_query(ctx);
     let intents = tx.intents_of(caller, ctx.query_str("cursor"), page.fetch())?;
@@ -74,7 +75,7 @@ fn list_intents(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 
 /// The intent `id` when the caller is its actor or submitted it; otherwise not found, so that
 /// ids of others are not disclosed.
-fn visible_intent(ctx: &OpContext<'_>, tx: &dyn Tx) -> Result<SwapIntent, ApiError> {
+fn visible_intent(ctx: &OpContext<'_>, tx: &dyn SwapStore) -> Result<SwapIntent, ApiError> {
     let caller = ctx.caller()?;
     let id = ctx.path_param("id");
     match tx.intent(id)? {
@@ -86,7 +87,7 @@ fn visible_intent(ctx: &OpContext<'_>, tx: &dyn Tx) -> Result<SwapIntent, ApiErr
 }
 
 fn get_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
-    let intent = visible_intent(ctx, tx)?;
+    let intent = visible_intent(ctx, store::of(tx)?)?;
     respond(&SwapIntentResponse {
         correlation_id: ctx.correlation_id.to_owned(),
         intent,
@@ -94,6 +95,7 @@ fn get_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value,
 }
 
 fn cancel_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let mut intent = visible_intent(ctx, tx)?;
     if intent.status == IntentStatus::Cancelled {
         return Err(ApiError::new(Reason::SwapIntentAlreadyCancelled).with("intent_id", &intent.id));
@@ -108,6 +110,7 @@ fn cancel_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Val
 
 /// A matching run, all in the request's one transaction (spec section 5).
 fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: MatchingRunRequest = ctx.body()?;
     let recorded_at = request
@@ -115,12 +118,7 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
         .clone()
         .unwrap_or_else(|| ctx.now_text());
     let Some(recorded_instant) = parse_rfc3339(&recorded_at) else {
-        return Err(
-            ApiError::new(Reason::MarketplaceMatchingInvalidRequest).with(
-                "errors",
-                [serde_json::json!({"instance_path": "/recorded_at", "keyword": "format"})],
-            ),
-        );
+        return Err(ctx.field_error("/recorded_at", "format"));
     };
     let replace_existing = request.replace_existing.unwrap_or(true);
     let max_proposals = request.max_proposals.unwrap_or(DEFAULT_MAX_PROPOSALS);
@@ -246,6 +244,7 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 }
 
 fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let run_id = ctx.path_param("run_id");
     let run = tx.run(run_id)?.ok_or_else(|| {
         ApiError::new(Reason::MarketplaceMatchingRunNotFound).with("run_id", run_id)
@@ -257,6 +256,7 @@ fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, Ap
 }
 
 fn list_runs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let page = Page::from_query(ctx);
     let before = Page::cursor_seq(ctx, |cursor| tx.run_seq(cursor))?;
     let runs = tx.runs_page(before, page.fetch())?;
@@ -268,23 +268,25 @@ fn list_runs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, 
     })
 }
 
-/// A partner sees the proposals it owns; a user those it takes part in.
+/// A partner sees the proposals it owns; a user those it takes part in (the manifest lets no
+/// other actor type read proposals).
 fn can_see(caller: &ActorRef, proposal: &CycleProposal) -> bool {
-    match caller.kind {
-        ActorType::Partner => proposal.owner == *caller,
-        ActorType::User => proposal.participants.iter().any(|p| p.actor == *caller),
-        ActorType::Agent => false,
+    if caller.kind == ActorType::Partner {
+        proposal.owner == *caller
+    } else {
+        proposal.participants.iter().any(|p| p.actor == *caller)
     }
 }
 
 fn list_proposals(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let page = Page::from_query(ctx);
     let cursor = ctx.query_str("cursor");
-    let proposals = match caller.kind {
-        ActorType::Partner => tx.proposals_owned_by(caller, cursor, page.fetch())?,
-        ActorType::User => tx.proposals_with_participant(caller, cursor, page.fetch())?,
-        ActorType::Agent => Vec::new(),
+    let proposals = if caller.kind == ActorType::Partner {
+        tx.proposals_owned_by(caller, cursor, page.fetch())?
+    } else {
+        tx.proposals_with_participant(caller, cursor, page.fetch())?
     };
     let (proposals, next_cursor) = page.split(proposals, |p: &CycleProposal| p.id.clone());
     respond(&CycleProposalListResponse {
@@ -295,6 +297,7 @@ fn list_proposals(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Va
 }
 
 fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let id = ctx.path_param("id");
     match tx.proposal(id)? {
@@ -304,4 +307,37 @@ fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
         }),
         _ => Err(ApiError::new(Reason::CycleProposalNotFound).with("proposal_id", id)),
     }
+}
+
+/// Loads a seed state as it is (dev only): intents, proposals, stored asset values and the run
+/// counter.
+fn load_fixtures(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+    let tx = store::of(tx)?;
+    let fixtures: DevFixtures = ctx.body()?;
+    for intent in &fixtures.intents {
+        tx.put_intent(intent, &intent.actor)?;
+    }
+    for proposal in &fixtures.proposals {
+        tx.put_proposal(proposal)?;
+    }
+    let values: BTreeMap<String, serde_json::Number> = fixtures
+        .asset_values_usd
+        .iter()
+        .map(|(asset_id, value)| (asset_id.clone(), value.0.clone()))
+        .collect();
+    tx.put_asset_values(&values)?;
+    let mut counters = 0;
+    if let Some(value) = fixtures.counters.marketplace_matching_run {
+        tx.set_counter(RUN_COUNTER, value)?;
+        counters += 1;
+    }
+    respond(&DevFixturesResponse {
+        correlation_id: ctx.correlation_id.to_owned(),
+        loaded: LoadedCounts {
+            intents: fixtures.intents.len() as u64,
+            proposals: fixtures.proposals.len() as u64,
+            asset_values: values.len() as u64,
+            counters,
+        },
+    })
 }

@@ -7,8 +7,26 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::ActorRef;
+use crate::actor::ActorRef;
+use crate::contracts::schemas::{Direction, NamedSchema, generate};
 use crate::json::{JsNumber, NonNegativeNumber};
+
+/// The schemas of the swap operations.
+pub fn schemas() -> Vec<NamedSchema> {
+    use Direction::{Request, Response};
+    vec![
+        generate::<SwapIntentCreateRequest>(Request),
+        generate::<MatchingRunRequest>(Request),
+        generate::<DevFixtures>(Request),
+        generate::<SwapIntentResponse>(Response),
+        generate::<SwapIntentListResponse>(Response),
+        generate::<CycleProposalResponse>(Response),
+        generate::<CycleProposalListResponse>(Response),
+        generate::<MatchingRunResponse>(Response),
+        generate::<MatchingRunListResponse>(Response),
+        generate::<DevFixturesResponse>(Response),
+    ]
+}
 
 /// What an actor offers and what it wants in return.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -438,4 +456,45 @@ pub struct MatchingRunListResponse {
     pub runs: Vec<MatchingRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// A seed state for a milestone: loaded as is, replacing rows with the same ids.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevFixtures {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intents: Vec<SwapIntent>,
+    /// Proposals with their status, origin, owner and run attribution.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposals: Vec<CycleProposal>,
+    /// Stored asset values by bare asset id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"minLength": 1}))]
+    pub asset_values_usd: BTreeMap<String, NonNegativeNumber>,
+    #[serde(default)]
+    pub counters: DevCounters,
+}
+
+/// Id counters to start from: the next id is the value plus one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevCounters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace_matching_run: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevFixturesResponse {
+    pub correlation_id: String,
+    pub loaded: LoadedCounts,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadedCounts {
+    pub intents: u64,
+    pub proposals: u64,
+    pub asset_values: u64,
+    pub counters: u64,
 }

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use marketref::actor::ActorType;
 use marketref::clock::parse_rfc3339;
-use marketref::domain::ActorType;
 use marketref::manifest::{Manifest, Operation, ROUTER_REASONS};
 use marketref::reason::{ErrorClass, Reason};
 use regex::Regex;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use marketref::domain::ActorType;
+use marketref::actor::ActorType;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_saphyr::Spanned;

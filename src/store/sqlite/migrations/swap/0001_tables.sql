@@ -1,22 +1,6 @@
--- Core tables shared by every domain, and the swap-matching domain (spec swap-matching.md).
--- JSON documents are stored in canonical form (sorted keys, no white space); the columns beside
--- them are what queries filter and sort on.
-
-CREATE TABLE counters (
-    name  TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-) STRICT;
-
-CREATE TABLE idempotency_records (
-    actor_type      TEXT NOT NULL,
-    actor_id        TEXT NOT NULL,
-    operation_id    TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    request_hash    TEXT NOT NULL,
-    status          INTEGER NOT NULL,
-    body            TEXT NOT NULL,
-    PRIMARY KEY (actor_type, actor_id, operation_id, idempotency_key)
-) STRICT;
+-- The swap-matching domain (spec swap-matching.md): intents, cycle proposals with their
+-- participants, asset values and matching runs. JSON documents are stored in canonical form
+-- (sorted keys, no white space); the columns beside them are what queries filter and sort on.
 
 CREATE TABLE swap_intents (
     id              TEXT PRIMARY KEY,
@@ -67,4 +51,4 @@ CREATE TABLE marketplace_matching_runs (
     requested_by_type TEXT NOT NULL,
     requested_by_id   TEXT NOT NULL,
     document          TEXT NOT NULL
-) STRICT
+) STRICT;

@@ -3,4 +3,4 @@
 -- per create is what the bulk load of the benchmark feels most.
 DROP INDEX swap_intents_by_creator;
 CREATE INDEX swap_intents_by_other_creator ON swap_intents (created_by_type, created_by_id, id)
-    WHERE created_by_type != actor_type OR created_by_id != actor_id
+    WHERE created_by_type != actor_type OR created_by_id != actor_id;

@@ -158,9 +158,12 @@
     return pointer.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~")).join(".");
   }
 
-  // The reason the runtime answers for a failure at `pointer`: the longest field reason that is
-  // the pointer or a parent of it, else the operation's invalid-request reason.
-  function reasonFor(op, pointer) {
+  // The reason the runtime answers for a failure of `rule` at `pointer`: the field's reason for
+  // that rule, else the longest field reason that is the pointer or a parent of it, else the
+  // operation's invalid-request reason.
+  function reasonFor(op, pointer, rule) {
+    const byRule = (op.field_rule_reasons || {})[pointer];
+    if (byRule && byRule[rule]) return byRule[rule];
     let best = null;
     for (const [prefix, code] of Object.entries(op.field_reasons || {})) {
       if ((pointer === prefix || pointer.startsWith(prefix + "/")) && (!best || prefix.length > best[0].length)) best = [prefix, code];
@@ -181,7 +184,7 @@
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
-    }).map((e) => Object.assign(e, { field: fieldName(e.instance_path), rule: e.keyword, reason_code: reasonFor(op, e.instance_path) }));
+    }).map((e) => Object.assign(e, { field: fieldName(e.instance_path), rule: e.keyword, reason_code: reasonFor(op, e.instance_path, e.keyword) }));
   }
 
   // ---------------------------------------------------------------------------------------

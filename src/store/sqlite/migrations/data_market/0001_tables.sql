@@ -1,14 +1,5 @@
--- The activity log (operations that record activity) and the data-marketplace domain
--- (spec data-marketplace.md). Ordering columns (`seq`) come from the id counters, so that ids
--- and pages stay in creation order past 999999.
-
-CREATE TABLE operation_events (
-    seq          INTEGER PRIMARY KEY,
-    operation_id TEXT NOT NULL,
-    status       INTEGER NOT NULL,
-    document     TEXT NOT NULL
-) STRICT;
-CREATE INDEX operation_events_by_operation ON operation_events (operation_id, seq);
+-- The data-marketplace domain (spec data-marketplace.md). Ordering columns (`seq`) come from
+-- the id counters, so that ids and pages stay in creation order past 999999.
 
 CREATE TABLE data_offers (
     offer_id            TEXT PRIMARY KEY,
@@ -63,4 +54,4 @@ CREATE TABLE training_rounds (
 CREATE TABLE training_model (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     document TEXT NOT NULL
-) STRICT
+) STRICT;

@@ -1,0 +1,164 @@
+//! An operation's view of its request.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::actor::ActorRef;
+use crate::clock::{Clock, format_rfc3339_millis, parse_rfc3339};
+use crate::error::ApiError;
+use crate::manifest::{Manifest, Operation};
+use crate::reason::Reason;
+use crate::store::{StoreInfo, Tx};
+
+use super::domain::Domain;
+use super::field::{self, BodyError};
+
+/// An operation's logic. It gets the validated request and the request's one transaction, and
+/// answers the success body or a reason. It never writes a status, a header or a message.
+pub type Handler = fn(&OpContext<'_>, &mut dyn Tx) -> Result<Value, ApiError>;
+
+/// Serializes a success body.
+pub fn respond<T: Serialize>(body: &T) -> Result<Value, ApiError> {
+    serde_json::to_value(body).map_err(ApiError::internal)
+}
+
+/// A validated query parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueryValue {
+    Text(String),
+    Integer(i64),
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: ActorRef,
+    /// Sorted and deduplicated.
+    pub scopes: BTreeSet<String>,
+}
+
+/// What the running server shares with every handler.
+pub struct Env {
+    pub manifest: Arc<Manifest>,
+    pub clock: Arc<dyn Clock>,
+    pub store: StoreInfo,
+    /// Whether dev-only operations are mounted.
+    pub dev: bool,
+    /// The domains this server runs.
+    pub domains: &'static [&'static Domain],
+    /// The OpenAPI document of the mounted operations.
+    pub openapi: Value,
+}
+
+/// Everything a handler may know about its request.
+pub struct OpContext<'a> {
+    pub operation: &'a Operation,
+    /// The authenticated caller; always present when the operation requires auth.
+    pub caller: Option<&'a Caller>,
+    pub path_params: &'a BTreeMap<String, String>,
+    pub query: &'a BTreeMap<String, QueryValue>,
+    /// The body, already validated against the request schema (`null` when there is none).
+    pub body: &'a Value,
+    pub correlation_id: &'a str,
+    /// `x-now-iso` as the client sent it, already checked to be RFC 3339.
+    pub request_clock: Option<&'a str>,
+    pub env: &'a Env,
+}
+
+impl OpContext<'_> {
+    /// The caller of an operation that requires auth.
+    pub fn caller(&self) -> Result<&ActorRef, ApiError> {
+        self.caller
+            .map(|caller| &caller.actor)
+            .ok_or_else(|| ApiError::internal("handler needs a caller but auth is not required"))
+    }
+
+    pub fn path_param(&self, name: &str) -> &str {
+        self.path_params.get(name).map_or("", String::as_str)
+    }
+
+    pub fn query_str(&self, name: &str) -> Option<&str> {
+        match self.query.get(name)? {
+            QueryValue::Text(text) => Some(text),
+            QueryValue::Integer(_) => None,
+        }
+    }
+
+    pub fn query_int(&self, name: &str) -> Option<i64> {
+        match self.query.get(name)? {
+            QueryValue::Integer(value) => Some(*value),
+            QueryValue::Text(_) => None,
+        }
+    }
+
+    /// The body as its Rust type. The schema already accepted it, so a failure here is a rule
+    /// the schema cannot say (an integer written `5.0`); it is answered like a schema failure
+    /// of the field it names.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_path_to_error::deserialize(self.body).map_err(|error| {
+            let mut pointer = String::new();
+            for segment in error.path().iter() {
+                let token = match segment {
+                    serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                    serde_path_to_error::Segment::Map { key } => key.clone(),
+                    serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                    serde_path_to_error::Segment::Unknown => continue,
+                };
+                pointer = field::pointer_join(&pointer, &token);
+            }
+            field::invalid_body(
+                self.operation,
+                vec![BodyError {
+                    instance_path: pointer,
+                    keyword: "type".to_owned(),
+                }],
+            )
+        })
+    }
+
+    /// A rule of one field that only the handler can check (a date in the past, too many
+    /// decimals), answered with the reason the manifest gives that field and rule, in the
+    /// shape of a schema failure.
+    pub fn field_error(&self, pointer: &str, rule: &str) -> ApiError {
+        let reason = self
+            .operation
+            .reason_for_field_rule(pointer, rule)
+            .unwrap_or(Reason::InternalError);
+        field::field_error(reason, pointer, rule)
+    }
+
+    /// The request's notion of now: `x-now-iso` as given, else the server clock.
+    pub fn now_text(&self) -> String {
+        self.request_clock.map_or_else(
+            || format_rfc3339_millis(self.env.clock.now()),
+            str::to_owned,
+        )
+    }
+
+    /// The request's notion of now as an instant.
+    pub fn now(&self) -> OffsetDateTime {
+        self.request_clock
+            .and_then(parse_rfc3339)
+            .unwrap_or_else(|| self.env.clock.now())
+    }
+
+    /// Whether the caller holds the privilege the operation's auth rule names `name` (for
+    /// example `operator`: acting for other providers). A name the manifest does not declare
+    /// for this operation is a bug, answered as one.
+    pub fn has_privilege(&self, name: &str) -> Result<bool, ApiError> {
+        let scope = self.operation.auth.privileges.get(name).ok_or_else(|| {
+            ApiError::internal(format!(
+                "{} declares no privilege `{name}`",
+                self.operation.operation_id
+            ))
+        })?;
+        Ok(self
+            .caller
+            .is_some_and(|caller| caller.scopes.contains(scope)))
+    }
+}

@@ -1,0 +1,237 @@
+//! The console page: the assets compiled into the binary, and the contract document written
+//! into the page so that its forms, guidance and checks come from the same manifest, schemas,
+//! registry and rules as the runtime's.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::api::Domain;
+use crate::contracts::schemas;
+use crate::error::ApiError;
+use crate::manifest::{Manifest, Operation};
+
+const HTML: &str = include_str!("assets/console.html");
+const CSS: &str = include_str!("assets/console.css");
+const SCRIPT: &str = include_str!("assets/console.js");
+
+/// The whole page: the HTML shell with its style, script and contract document inline.
+pub fn render(manifest: &Manifest, domains: &[&Domain]) -> Result<String, ApiError> {
+    let document = contract_document(manifest, domains)?;
+    Ok(HTML
+        .replace("/*console.css*/", CSS)
+        .replace("/*console.js*/", SCRIPT)
+        .replace("{{contract}}", &script_safe_json(&document)))
+}
+
+/// JSON that can sit inside a `<script>` element: no `<`, `>` or `&` appears literally.
+fn script_safe_json(value: &Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// What the page knows of the contract: the operations of each console section's manifest tag
+/// (path, auth rule, idempotency, request schema and field reasons), those request schemas, the
+/// messages of every reason they may answer, and each section's facts of its rules (status
+/// tables, what blocks an action), merged in.
+pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Value, ApiError> {
+    let mut described = Map::new();
+    let mut request_schemas = Map::new();
+    let mut reasons = BTreeMap::new();
+    let mut document = Map::new();
+    for section in domains.iter().filter_map(|domain| domain.console) {
+        let operations = manifest
+            .operations
+            .iter()
+            .filter(|operation| operation.tag == section.tag && !operation.dev_only);
+        for operation in operations {
+            describe(
+                operation,
+                &mut described,
+                &mut request_schemas,
+                &mut reasons,
+            )?;
+        }
+        match (section.facts)()? {
+            Value::Object(facts) => document.extend(facts),
+            _ => return Err(ApiError::internal("console facts are not an object")),
+        }
+    }
+    document.insert("title".to_owned(), json!(manifest.title));
+    document.insert("api_version".to_owned(), json!(manifest.api_version));
+    document.insert("operations".to_owned(), Value::Object(described));
+    document.insert("schemas".to_owned(), Value::Object(request_schemas));
+    document.insert("reasons".to_owned(), json!(reasons));
+    Ok(Value::Object(document))
+}
+
+fn describe(
+    operation: &Operation,
+    described: &mut Map<String, Value>,
+    request_schemas: &mut Map<String, Value>,
+    reasons: &mut BTreeMap<&'static str, Value>,
+) -> Result<(), ApiError> {
+    if let Some(name) = &operation.request_schema {
+        let schema = schemas::named(name)
+            .ok_or_else(|| ApiError::internal(format!("no request schema `{name}`")))?;
+        request_schemas.insert(name.clone(), schema);
+    }
+    for reason in operation.effective_reasons() {
+        reasons.insert(
+            reason.code(),
+            json!({"status": reason.status(), "message": reason.message()}),
+        );
+    }
+    described.insert(
+        operation.operation_id.clone(),
+        json!({
+            "method": operation.method.as_str(),
+            "path": operation.path,
+            "summary": operation.summary,
+            "auth": operation.auth,
+            "idempotency_required": operation.idempotency.required,
+            "request_schema": operation.request_schema,
+            "invalid_request_reason": operation.invalid_request_reason,
+            "field_reasons": operation.field_reasons,
+            "field_rule_reasons": operation.field_rule_reasons,
+        }),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document() -> Value {
+        contract_document(Manifest::embedded(), crate::domain::ALL).unwrap()
+    }
+
+    #[test]
+    fn each_sections_facts_are_in_the_document() {
+        let document = document();
+        for key in [
+            "intent_transitions",
+            "release_blockers",
+            "rejection_reasons",
+        ] {
+            assert!(document.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_page_carries_the_schemas_the_runtime_validates_with() {
+        let document = document();
+        for name in [
+            "OfferCreateRequest",
+            "RoundIntentCreateRequest",
+            "PreviewRequest",
+        ] {
+            assert_eq!(document["schemas"][name], schemas::named(name).unwrap());
+        }
+        let create = &document["operations"]["dataOffers.create"];
+        assert_eq!(create["path"], "/marketplace/offers");
+        assert_eq!(
+            create["field_reasons"]["/quality_score"],
+            "invalid_quality_score"
+        );
+        assert_eq!(
+            document["reasons"]["invalid_quality_score"]["status"], 400,
+            "field reasons carry their registry entry"
+        );
+    }
+
+    /// The page's validator implements a subset of JSON Schema; a keyword outside it in a schema
+    /// the page reads would be a rule the page silently skips.
+    #[test]
+    fn the_page_validator_knows_every_keyword_of_the_schemas() {
+        let list = SCRIPT
+            .split("const SCHEMA_KEYWORDS = [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .expect("console.js declares SCHEMA_KEYWORDS");
+        let known: Vec<&str> = list
+            .split(',')
+            .map(|item| item.trim().trim_matches('"'))
+            .filter(|item| !item.is_empty())
+            .collect();
+        let unchecked = |schema: &Value| {
+            let mut used = std::collections::BTreeSet::new();
+            collect_keywords(schema, &mut used);
+            used.into_iter()
+                .filter(|k| !known.contains(&k.as_str()))
+                .collect::<Vec<_>>()
+        };
+        for (name, schema) in document()["schemas"].as_object().unwrap() {
+            assert_eq!(
+                unchecked(schema),
+                Vec::<String>::new(),
+                "console.js does not check these keywords of {name}"
+            );
+        }
+        let with_a_new_rule =
+            json!({"properties": {"price": {"type": "number", "multipleOf": 0.01}}});
+        assert_eq!(
+            unchecked(&with_a_new_rule),
+            ["multipleOf"],
+            "the gate catches a keyword the page skips"
+        );
+    }
+
+    fn collect_keywords(schema: &Value, used: &mut std::collections::BTreeSet<String>) {
+        let Some(object) = schema.as_object() else {
+            return;
+        };
+        for (keyword, value) in object {
+            used.insert(keyword.clone());
+            match keyword.as_str() {
+                "properties" | "$defs" => {
+                    for sub in value.as_object().into_iter().flat_map(|m| m.values()) {
+                        collect_keywords(sub, used);
+                    }
+                }
+                "anyOf" | "oneOf" | "allOf" => {
+                    for sub in value.as_array().into_iter().flatten() {
+                        collect_keywords(sub, used);
+                    }
+                }
+                "items" | "additionalProperties" | "not" => collect_keywords(value, used),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_assets_cannot_close_their_elements_early() {
+        assert!(!SCRIPT.contains("</script"));
+        assert!(!CSS.contains("</style"));
+        let page = render(Manifest::embedded(), crate::domain::ALL).unwrap();
+        assert!(!page.contains("{{contract}}") && !page.contains("/*console.js*/"));
+        assert_eq!(
+            page.matches("</script>").count(),
+            2,
+            "the contract and the script"
+        );
+    }
+
+    #[test]
+    fn the_page_loads_nothing_from_elsewhere() {
+        let page = render(Manifest::embedded(), crate::domain::ALL).unwrap();
+        for needle in [
+            "src=\"http",
+            "href=\"http",
+            "url(http",
+            "@import",
+            "src=\"//",
+        ] {
+            assert!(!page.contains(needle), "{needle}");
+        }
+        assert!(
+            page.contains("default-src 'none'"),
+            "the page's CSP forbids it"
+        );
+    }
+}

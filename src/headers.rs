@@ -1,0 +1,21 @@
+//! The header names of the contract, once. The pipeline reads and writes them; the OpenAPI
+//! document, the verifier and the benchmarks import them from here rather than spelling them
+//! again.
+
+/// The caller's actor type (`user`, `partner`, `agent`), set by the trusted gateway.
+pub const ACTOR_TYPE: &str = "x-actor-type";
+/// The caller's id, set by the trusted gateway.
+pub const ACTOR_ID: &str = "x-actor-id";
+/// The scopes the caller holds, separated by commas or white space.
+pub const AUTH_SCOPES: &str = "x-auth-scopes";
+/// The key of an idempotent write (1 to 255 visible ASCII characters).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set to `true` on an answer replayed from its idempotency record.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// The request's correlation id: taken from the client when usable, echoed on every answer.
+pub const CORRELATION_ID: &str = "x-correlation-id";
+/// The request clock (RFC 3339), used instead of the server clock.
+pub const REQUEST_CLOCK: &str = "x-now-iso";
+
+/// The identity headers the trusted gateway sets, in the order a 401 names them.
+pub const IDENTITY: [&str; 2] = [ACTOR_TYPE, ACTOR_ID];

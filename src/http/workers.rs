@@ -1,0 +1,53 @@
+//! The domains' background workers, run beside the server: each on a thread of its own,
+//! started before the first request is accepted, told to stop when shutdown begins and joined
+//! before the store closes, so that a worker never outlives the store it writes to.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::api::WorkerContext;
+use crate::error::{Error, ErrorKind};
+
+use super::Runtime;
+
+pub(super) struct Workers {
+    stopping: Arc<AtomicBool>,
+    threads: Vec<(String, std::thread::JoinHandle<()>)>,
+}
+
+impl Workers {
+    pub(super) fn start(runtime: &Runtime) -> Result<Workers, Error> {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for domain in runtime.env.domains {
+            for worker in (domain.workers)(&runtime.env) {
+                let context = WorkerContext::new(
+                    runtime.store.clone(),
+                    runtime.env.clock.clone(),
+                    stopping.clone(),
+                );
+                let name = format!("{}-{}", domain.name, worker.name);
+                let thread = std::thread::Builder::new()
+                    .name(name.clone())
+                    .spawn(move || (worker.run)(context))
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Io, format!("starting worker {name}: {e}"))
+                            .with_source(e)
+                    })?;
+                threads.push((name, thread));
+            }
+        }
+        Ok(Workers { stopping, threads })
+    }
+
+    /// Tells every worker to stop and waits for each to return.
+    pub(super) async fn stop(self) {
+        self.stopping.store(true, Ordering::Release);
+        for (name, thread) in self.threads {
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!(worker = %name, "a background worker panicked");
+            }
+        }
+    }
+}
