@@ -18,6 +18,8 @@
 //! A row is kept only when it says something the intent rows do not: at least three candidates,
 //! and no intent held by all of them.
 
+use super::transpose::{Transposed, transpose};
+
 /// Work units per item pair when finding cliques (sorting, merging, gathering members), in the
 /// other phases' units (see `UNITS_PER_MS`).
 const PAIR_COST: u64 = 48;
@@ -69,7 +71,7 @@ impl Rows {
         let item_count = self.starts.len() - 1;
         let first = self.rhs.len() as u32;
         // The new rows of each item, ascending: a counting sort of their members.
-        let (new_starts, new_rows) = super::transpose(more.len(), item_count, |row| &more[row].0);
+        let (new_starts, new_rows) = transpose(more.len(), item_count, |row| &more[row].0);
         // In place, from the last item back: each item's entries move right by the new
         // entries of the items before it, so no item's old entries are overwritten before
         // they are moved, and no second copy of the table is needed.
@@ -124,7 +126,7 @@ impl Rows {
 /// transpose of the active items' rows. Dual steps between full ones gather only these.
 #[derive(Default)]
 pub(super) struct ActiveRows {
-    positions: super::Transposed,
+    positions: Transposed,
 }
 
 impl ActiveRows {
@@ -259,7 +261,7 @@ pub(super) fn odd_rings<'a>(
     }
     // As an adjacency list of ring sides: each node's pairs in pair order, which lists the
     // other nodes ascending (the pairs with smaller nodes sort before those with larger ones).
-    let (starts, by_node) = super::transpose(ends.len(), node_count, |k| &ends[k][..]);
+    let (starts, by_node) = transpose(ends.len(), node_count, |k| &ends[k][..]);
     let (ends, loads) = (&ends, &loads);
     let sides: Vec<(u32, f64)> = (0..node_count)
         .flat_map(|n| {
