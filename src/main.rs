@@ -232,7 +232,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
-        tracing::info!(addr = %listener.local_addr()?, db = %args.db.display(), dev = args.dev, "marketref listening");
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, db = %args.db.display(), dev = args.dev, console = %format!("http://{addr}/"), "marketref listening");
+        eprintln!("marketref: serving on http://{addr} (web console: http://{addr}/)");
         marketref::http::run(listener, state, shutdown_signal()).await?;
         tracing::info!("marketref stopped; store closed");
         anyhow::Ok(())

@@ -46,3 +46,55 @@ fn openapi_command_prints_the_committed_document() {
         serde_json::from_str(include_str!("../schemas/openapi.json")).unwrap();
     assert_eq!(printed, committed);
 }
+
+#[test]
+fn contracts_check_outside_the_repository_says_where_to_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["check", "write"] {
+        let output = marketref()
+            .args(["contracts", command])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("schemas/manifest.yaml was not found")
+                && stderr.contains("repository root"),
+            "{command}: {stderr}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing was written outside the repository"
+    );
+}
+
+#[test]
+fn serve_prints_the_console_url_on_start() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = marketref()
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("x.db"))
+        .env("MARKETREF_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let url = line
+        .split("web console: ")
+        .nth(1)
+        .map(|rest| rest.trim_end().trim_end_matches(')'))
+        .unwrap_or_default();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{line}"
+    );
+}

@@ -177,3 +177,82 @@ async fn requests_in_flight_finish_during_shutdown() {
         .len();
     assert_eq!(runs, 1, "the write in flight finished and was stored");
 }
+
+/// The schema as the numbered migrations of earlier binaries left it (`PRAGMA user_version`
+/// 3): the same SQL, applied in their order.
+const LEGACY_SCHEMA: [&str; 5] = [
+    include_str!("../src/store/sqlite/migrations/core/0001_counters_idempotency.sql"),
+    include_str!("../src/store/sqlite/migrations/swap/0001_tables.sql"),
+    include_str!("../src/store/sqlite/migrations/core/0002_activity.sql"),
+    include_str!("../src/store/sqlite/migrations/data_market/0001_tables.sql"),
+    include_str!("../src/store/sqlite/migrations/swap/0002_partial_creator_index.sql"),
+];
+
+#[tokio::test]
+async fn a_database_of_the_numbered_migrations_opens_with_its_rows_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for sql in LEGACY_SCHEMA {
+            conn.execute_batch(sql).unwrap();
+        }
+        let document = serde_json::to_string(&intent("kept", "u1", "x", "y")).unwrap();
+        conn.execute(
+            "INSERT INTO swap_intents VALUES ('kept', 'user', 'u1', 'user', 'u1', 'active', ?1)",
+            [document],
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA user_version = 3").unwrap();
+    }
+    let server = TestServer::start_at(&path, false).await;
+    let health = server.op("system.health", &[]).send().await;
+    assert_eq!(health.body["summary"]["intents"], 1, "{}", health.body);
+    let read = server
+        .op("swapIntents.get", &[("id", "kept")])
+        .actor("user", "u1", "swap_intents:read")
+        .send()
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    server.stop().await;
+}
+
+#[test]
+fn a_database_a_newer_binary_migrated_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newer.db");
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO schema_migrations (domain, name) VALUES ('swap', '9999_from_the_future')",
+        )
+        .unwrap();
+    let error = SqliteStore::open(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("swap/9999_from_the_future") && error.contains("newer marketref"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_dropped_write_changes_nothing_and_a_savepoint_keeps_earlier_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+    {
+        let mut tx = store.write().unwrap();
+        assert_eq!(tx.next_counter("c").unwrap(), 1);
+    }
+    let mut tx = store.write().unwrap();
+    assert_eq!(
+        tx.next_counter("c").unwrap(),
+        1,
+        "the dropped one rolled back"
+    );
+    tx.savepoint().unwrap();
+    tx.set_counter("undone", 9).unwrap();
+    tx.rollback_to_savepoint().unwrap();
+    tx.commit().unwrap();
+    let dump = store.read().unwrap().dump().unwrap();
+    assert_eq!(dump["counters"], json!([{"name": "c", "value": 1}]));
+}

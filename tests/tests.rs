@@ -3,12 +3,14 @@
 
 mod support;
 
+mod architecture;
 mod auth;
 mod bench;
 mod cli;
 mod console;
 mod contracts;
 mod data_market;
+mod database_rules;
 mod docs;
 mod errors;
 mod idempotency;

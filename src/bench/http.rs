@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use crate::clock::{FixedClock, parse_rfc3339};
 use crate::error::{Error, ErrorKind};
+use crate::headers;
 use crate::http::{AppState, RuntimeConfig};
 use crate::json::NonNegativeNumber;
 use crate::store::SqliteStore;
@@ -197,10 +198,10 @@ async fn drive(
             move |index| {
                 let (actor, body) = &bodies[index];
                 Call::post("/swap-intents", body.clone())
-                    .header("x-actor-type", "user")
-                    .header("x-actor-id", actor.clone())
-                    .header("x-auth-scopes", "swap_intents:write")
-                    .header("idempotency-key", format!("bench-create-{index}"))
+                    .header(headers::ACTOR_TYPE, "user")
+                    .header(headers::ACTOR_ID, actor.clone())
+                    .header(headers::AUTH_SCOPES, "swap_intents:write")
+                    .header(headers::IDEMPOTENCY_KEY, format!("bench-create-{index}"))
             },
         )
         .await?
@@ -301,10 +302,10 @@ async fn matching_run(control: &mut Connection, key: &str) -> Result<(Value, Dur
         "/marketplace/matching/runs",
         json!({"recorded_at": RECORDED_AT}).to_string(),
     )
-    .header("x-actor-type", "partner")
-    .header("x-actor-id", "bench_partner")
-    .header("x-auth-scopes", "settlement:write")
-    .header("idempotency-key", key);
+    .header(headers::ACTOR_TYPE, "partner")
+    .header(headers::ACTOR_ID, "bench_partner")
+    .header(headers::AUTH_SCOPES, "settlement:write")
+    .header(headers::IDEMPOTENCY_KEY, key);
     let started = Instant::now();
     let reply = control.send(&call).await?;
     let elapsed = started.elapsed();

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 use similar::TextDiff;
 
-use crate::error::{Error, ErrorEnvelope};
+use crate::error::{Error, ErrorEnvelope, ErrorKind};
 use crate::manifest::{MANIFEST_PATH, MANIFEST_YAML, Manifest, Operation};
 use crate::reason::ReasonRegistry;
 
@@ -129,7 +129,7 @@ impl fmt::Display for CheckReport {
 /// failure is a [`Problem`] in the report.
 pub fn check(root: &Path) -> Result<CheckReport, Error> {
     let mut report = CheckReport::default();
-    let manifest_text = read(root, MANIFEST_PATH)?.unwrap_or_default();
+    let manifest_text = repository_manifest(root)?;
     if manifest_text != MANIFEST_YAML {
         report.push(
             MANIFEST_PATH,
@@ -183,6 +183,7 @@ pub fn check(root: &Path) -> Result<CheckReport, Error> {
 
 /// Writes every generated file and deletes stale schema files. Returns the paths written.
 pub fn write(root: &Path) -> Result<Vec<String>, Error> {
+    repository_manifest(root)?;
     let manifest = Manifest::parse(MANIFEST_YAML)?;
     let generated = generated_files(&manifest);
     let mut written = Vec::new();
@@ -199,6 +200,24 @@ pub fn write(root: &Path) -> Result<Vec<String>, Error> {
         written.push(format!("{stale} (deleted)"));
     }
     Ok(written)
+}
+
+/// The committed manifest under `root`, which must be the repository: a folder without one is
+/// refused before anything is compared or written there.
+fn repository_manifest(root: &Path) -> Result<String, Error> {
+    read(root, MANIFEST_PATH)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "{MANIFEST_PATH} was not found under {}: run this from the repository root, or pass --root <repository>",
+                if root == Path::new(".") {
+                    "the current folder".to_owned()
+                } else {
+                    root.display().to_string()
+                }
+            ),
+        )
+    })
 }
 
 fn read(root: &Path, relative: &str) -> Result<Option<String>, Error> {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
+use crate::headers;
 use crate::manifest::{Manifest, Operation, QueryParamType};
 use crate::reason::Reason;
 
@@ -51,31 +52,31 @@ pub fn document(manifest: &Manifest, include_dev: bool) -> Value {
             "schemas": components.schemas,
             "securitySchemes": {
                 "actorType": {
-                    "type": "apiKey", "in": "header", "name": "x-actor-type",
+                    "type": "apiKey", "in": "header", "name": headers::ACTOR_TYPE,
                     "description": "Caller type: user, partner or agent. Set by the trusted gateway in front of the runtime."
                 },
                 "actorId": {
-                    "type": "apiKey", "in": "header", "name": "x-actor-id",
+                    "type": "apiKey", "in": "header", "name": headers::ACTOR_ID,
                     "description": "Caller id. Set by the trusted gateway."
                 },
                 "actorScopes": {
-                    "type": "apiKey", "in": "header", "name": "x-auth-scopes",
+                    "type": "apiKey", "in": "header", "name": headers::AUTH_SCOPES,
                     "description": "Scopes held by the caller, separated by commas or white space. The scopes an operation requires are listed in its security requirement."
                 }
             },
             "parameters": {
                 "IdempotencyKey": {
-                    "name": "Idempotency-Key", "in": "header", "required": true,
+                    "name": headers::IDEMPOTENCY_KEY, "in": "header", "required": true,
                     "description": "1 to 255 visible ASCII characters. The same key with the same request replays the recorded response; with another request it is refused (409).",
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}
                 },
                 "CorrelationId": {
-                    "name": "x-correlation-id", "in": "header", "required": false,
+                    "name": headers::CORRELATION_ID, "in": "header", "required": false,
                     "description": "Echoed in the response header and body; allocated by the server when absent.",
                     "schema": {"type": "string", "minLength": 1, "maxLength": 128}
                 },
                 "RequestClock": {
-                    "name": "x-now-iso", "in": "header", "required": false,
+                    "name": headers::REQUEST_CLOCK, "in": "header", "required": false,
                     "description": "The request clock (RFC 3339); used instead of the server clock.",
                     "schema": {"type": "string", "format": "date-time"}
                 }
@@ -123,12 +124,12 @@ fn operation_object(operation: &Operation) -> Value {
 
     let mut success_headers = Map::new();
     success_headers.insert(
-        "x-correlation-id".into(),
+        headers::CORRELATION_ID.into(),
         json!({"description": "The request's correlation id.", "schema": {"type": "string"}}),
     );
     if operation.idempotency.required {
         success_headers.insert(
-            "Idempotent-Replayed".into(),
+            headers::IDEMPOTENT_REPLAYED.into(),
             json!({"description": "`true` when this is the recorded response of an earlier request with the same key.", "schema": {"type": "string", "enum": ["true"]}}),
         );
     }
