@@ -105,3 +105,108 @@ fn the_embedded_manifest_binds() {
     assert!(mounted.contains(&"marketplaceMatching.run"));
     assert!(!mounted.contains(&"dev.reset"), "dev operations need --dev");
 }
+
+/// A domain whose one worker says when it started and when it returned.
+mod with_a_worker {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use marketref::api::{Domain, Env, WorkerSpec};
+
+    pub static STARTED: AtomicBool = AtomicBool::new(false);
+    pub static RETURNED: AtomicBool = AtomicBool::new(false);
+
+    fn workers(_: &Env) -> Vec<WorkerSpec> {
+        vec![WorkerSpec {
+            name: "probe".to_owned(),
+            run: Box::new(|context| {
+                STARTED.store(true, Ordering::SeqCst);
+                while !context.wait(Duration::from_secs(60)) {}
+                RETURNED.store(true, Ordering::SeqCst);
+            }),
+        }]
+    }
+
+    pub static DOMAIN: Domain = Domain {
+        name: "with_a_worker",
+        handlers: &[],
+        schemas: Vec::new,
+        store: None,
+        migrations: &[],
+        tables: &[],
+        health_counters: &[],
+        console: None,
+        workers,
+    };
+}
+
+#[tokio::test]
+async fn a_domains_workers_run_beside_the_server_and_are_joined_before_it_returns() {
+    use std::sync::atomic::Ordering;
+    let (_dir, config) = config();
+    let domains: &'static [&'static Domain] = Box::leak(Box::new([
+        &system::DOMAIN,
+        &swap::DOMAIN,
+        &domain::data_market::DOMAIN,
+        &with_a_worker::DOMAIN,
+    ]));
+    let state = AppState::with_domains(config, Manifest::embedded().clone(), domains).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(marketref::http::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+    while !with_a_worker::STARTED.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(!with_a_worker::RETURNED.load(Ordering::SeqCst));
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(
+        with_a_worker::RETURNED.load(Ordering::SeqCst),
+        "the worker was told to stop, and joined, before run returned"
+    );
+}
+
+/// A store without the views of a domain's store trait cannot serve that domain.
+struct NoDomainStores(SqliteStore);
+
+impl marketref::store::Store for NoDomainStores {
+    fn info(&self) -> marketref::store::StoreInfo {
+        self.0.info()
+    }
+    fn read(&self) -> Result<Box<dyn marketref::store::Tx>, marketref::store::StoreError> {
+        self.0.read()
+    }
+    fn write(&self) -> Result<Box<dyn marketref::store::Tx>, marketref::store::StoreError> {
+        self.0.write()
+    }
+    fn views(&self) -> &'static marketref::store::StoreViews {
+        static NONE: std::sync::OnceLock<marketref::store::StoreViews> = std::sync::OnceLock::new();
+        NONE.get_or_init(marketref::store::StoreViews::default)
+    }
+    fn close(&self) -> Result<(), marketref::store::StoreError> {
+        self.0.close()
+    }
+}
+
+#[test]
+fn a_store_without_a_domains_store_trait_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        store: Arc::new(NoDomainStores(
+            SqliteStore::open(&dir.path().join("x.db")).unwrap(),
+        )),
+        clock: Arc::new(SystemClock),
+        dev: false,
+    };
+    let Err(error) = AppState::new(config) else {
+        panic!("start-up should have failed");
+    };
+    assert_eq!(error.kind(), marketref::ErrorKind::Store);
+    assert!(
+        error.message().contains("SwapStore") && error.message().contains("DataMarketStore"),
+        "{}",
+        error.message()
+    );
+}

@@ -3,8 +3,8 @@
 //! one list of them (`crate::domain::ALL`); nothing else enumerates domains.
 
 use std::any::TypeId;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -105,25 +105,54 @@ impl std::fmt::Debug for WorkerSpec {
 pub struct WorkerContext {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    stopping: Arc<AtomicBool>,
+    stop: Arc<StopSignal>,
 }
 
 impl WorkerContext {
     pub(crate) fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        stopping: Arc<AtomicBool>,
+        stop: Arc<StopSignal>,
     ) -> WorkerContext {
-        WorkerContext {
-            store,
-            clock,
-            stopping,
-        }
+        WorkerContext { store, clock, stop }
     }
 
     /// Whether the server is shutting down: a worker finishes or puts back what it holds and
     /// returns.
     pub fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::Acquire)
+        *self
+            .stop
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sleeps up to `timeout`, waking at once when shutdown begins; answers whether it has.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let stopping = self
+            .stop
+            .stopping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (stopping, _) = self
+            .stop
+            .changed
+            .wait_timeout_while(stopping, timeout, |stopping| !*stopping)
+            .unwrap_or_else(PoisonError::into_inner);
+        *stopping
+    }
+}
+
+/// Shutdown, as the workers see it.
+#[derive(Debug, Default)]
+pub(crate) struct StopSignal {
+    stopping: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl StopSignal {
+    pub(crate) fn stop(&self) {
+        *self.stopping.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
     }
 }

@@ -14,6 +14,7 @@ pub mod field;
 mod page;
 
 pub use context::{Caller, Env, Handler, OpContext, QueryValue, respond};
+pub(crate) use domain::StopSignal;
 pub use domain::{ConsoleSection, Domain, StoreTrait, WorkerContext, WorkerSpec};
 pub use field::{BodyError, field_name};
 pub use page::Page;

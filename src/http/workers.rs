@@ -3,28 +3,27 @@
 //! before the store closes, so that a worker never outlives the store it writes to.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::api::WorkerContext;
+use crate::api::{StopSignal, WorkerContext};
 use crate::error::{Error, ErrorKind};
 
 use super::Runtime;
 
 pub(super) struct Workers {
-    stopping: Arc<AtomicBool>,
+    stop: Arc<StopSignal>,
     threads: Vec<(String, std::thread::JoinHandle<()>)>,
 }
 
 impl Workers {
     pub(super) fn start(runtime: &Runtime) -> Result<Workers, Error> {
-        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(StopSignal::default());
         let mut threads = Vec::new();
         for domain in runtime.env.domains {
             for worker in (domain.workers)(&runtime.env) {
                 let context = WorkerContext::new(
                     runtime.store.clone(),
                     runtime.env.clock.clone(),
-                    stopping.clone(),
+                    stop.clone(),
                 );
                 let name = format!("{}-{}", domain.name, worker.name);
                 let thread = std::thread::Builder::new()
@@ -37,12 +36,12 @@ impl Workers {
                 threads.push((name, thread));
             }
         }
-        Ok(Workers { stopping, threads })
+        Ok(Workers { stop, threads })
     }
 
     /// Tells every worker to stop and waits for each to return.
     pub(super) async fn stop(self) {
-        self.stopping.store(true, Ordering::Release);
+        self.stop.stop();
         for (name, thread) in self.threads {
             let joined = tokio::task::spawn_blocking(move || thread.join()).await;
             if !matches!(joined, Ok(Ok(()))) {
