@@ -1,5 +1,5 @@
 //! Contracts and escrow: reading a contract and its timeline, and releasing its escrow to the
-//! sellers once its round completed (spec sections 5 and 6).
+//! sellers once its round completed (spec section 5).
 
 use serde_json::{Value, json};
 
