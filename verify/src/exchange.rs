@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use marketref::headers::{CORRELATION_ID, IDEMPOTENT_REPLAYED};
 use marketref::manifest::Operation;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -14,12 +15,7 @@ use crate::target::{Incoming, Outgoing};
 /// Request and response bodies larger than this are recorded by size and SHA-256.
 const MAX_RECORDED_TEXT: usize = 4096;
 /// Response headers recorded besides those a step expects: the ones the contract defines.
-const RECORDED_HEADERS: &[&str] = &[
-    "allow",
-    "content-type",
-    "idempotent-replayed",
-    "x-correlation-id",
-];
+const RECORDED_HEADERS: &[&str] = &["allow", "content-type", IDEMPOTENT_REPLAYED, CORRELATION_ID];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
