@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use marketref::contracts::schemas;
+use marketref::headers::{CORRELATION_ID, IDEMPOTENT_REPLAYED};
 use marketref::manifest::Manifest;
 use marketref::reason::Reason;
 use serde::Serialize;
@@ -106,7 +107,7 @@ pub fn contract_checks(
     let mut checks = Vec::new();
     let replayed = response
         .headers
-        .get("idempotent-replayed")
+        .get(IDEMPOTENT_REPLAYED)
         .map(String::as_str)
         == Some("true");
     checks.push(Check::new(
@@ -129,11 +130,7 @@ pub fn contract_checks(
         ));
         return checks;
     };
-    checks.push(Check::new(
-        "contract: x-correlation-id echoed",
-        json!(correlation_id),
-        json!(response.headers.get("x-correlation-id")),
-    ));
+    checks.push(correlation_id_echoed(response, correlation_id));
 
     if response.status >= 400 {
         let failures = schema_failures(ERROR_ENVELOPE, body);
@@ -198,6 +195,15 @@ pub fn contract_checks(
     checks
 }
 
+/// Every answer, JSON or text, success or error, echoes the correlation id sent.
+fn correlation_id_echoed(response: &Incoming, correlation_id: &str) -> Check {
+    Check::new(
+        format!("contract: {CORRELATION_ID} echoed"),
+        json!(correlation_id),
+        json!(response.headers.get(CORRELATION_ID)),
+    )
+}
+
 fn media_type_essence(value: &str) -> &str {
     value.split(';').next().unwrap_or_default().trim()
 }
@@ -223,11 +229,7 @@ fn text_checks(
                     .map(|value| media_type_essence(value))
             ),
         ),
-        Check::new(
-            "contract: x-correlation-id echoed",
-            json!(correlation_id),
-            json!(response.headers.get("x-correlation-id")),
-        ),
+        correlation_id_echoed(response, correlation_id),
         Check::new(
             "contract: success status",
             json!(operation.success_status),

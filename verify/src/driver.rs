@@ -46,7 +46,7 @@ impl Driver<'_> {
             phase: label.phase,
             scenario: label.scenario.to_owned(),
             step: label.step.to_owned(),
-            operation_id: operation_id.clone(),
+            operation_id,
             line: label.line,
             request: Some(recorded_request),
             response: None,
@@ -72,7 +72,7 @@ impl Driver<'_> {
         let mut body = parsed
             .clone()
             .unwrap_or_else(|| exchange::non_json_body(&incoming));
-        exchange::normalise(operation_id.as_deref(), &mut body);
+        exchange::normalise(route.operation(), incoming.status, &mut body);
         let mut checks = judge(&incoming, &body);
         checks.extend(check::contract_checks(
             &route,

@@ -4,24 +4,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use marketref::headers::{CORRELATION_ID, IDEMPOTENT_REPLAYED};
+use marketref::manifest::Operation;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::check::Check;
 use crate::target::{Incoming, Outgoing};
 
-/// What the store path in `/healthz` is replaced with: it names a temporary file in process
-/// and any path at all elsewhere.
-pub const STORE_PATH_PLACEHOLDER: &str = "<store path>";
 /// Request and response bodies larger than this are recorded by size and SHA-256.
 const MAX_RECORDED_TEXT: usize = 4096;
 /// Response headers recorded besides those a step expects: the ones the contract defines.
-const RECORDED_HEADERS: &[&str] = &[
-    "allow",
-    "content-type",
-    "idempotent-replayed",
-    "x-correlation-id",
-];
+const RECORDED_HEADERS: &[&str] = &["allow", "content-type", IDEMPOTENT_REPLAYED, CORRELATION_ID];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,76 +153,153 @@ pub fn non_json_body(response: &Incoming) -> Value {
     record_bytes(&response.body)
 }
 
-/// Replaces values that differ between runs and servers for reasons outside the contract: the
-/// store path that `GET /healthz` reports, and the time a matching run's optimal selection took
-/// (`diagnostics.selection.solve_ms`, a measurement; the selection itself is deterministic).
-pub fn normalise(operation_id: Option<&str>, body: &mut Value) {
-    match operation_id {
-        Some("system.health") => {
-            if let Some(path) = body.pointer_mut("/store/path")
-                && path.is_string()
-            {
-                *path = Value::String(STORE_PATH_PLACEHOLDER.to_owned());
-            }
-        }
-        Some("marketplaceMatching.run" | "marketplaceMatchingRun.get") => {
-            if let Some(run) = body.get_mut("run") {
-                zero_solve_ms(run);
-            }
-        }
-        Some("marketplaceMatchingRun.list") => {
-            if let Some(Value::Array(runs)) = body.get_mut("runs") {
-                runs.iter_mut().for_each(zero_solve_ms);
-            }
-        }
-        _ => {}
+/// Replaces, in a success body, the fields the answering operation declares volatile in the
+/// manifest (`volatile_fields`): values that differ between runs and servers for reasons outside
+/// the contract, like the store's file that `GET /healthz` reports or the time a selection took.
+/// A field the body does not have is left alone, and so is every error body.
+pub fn normalise(operation: Option<&Operation>, status: u16, body: &mut Value) {
+    let Some(operation) = operation else {
+        return;
+    };
+    if !(200..300).contains(&status) {
+        return;
+    }
+    for field in &operation.volatile_fields {
+        replace_at(body, &field.at, &field.replace_with);
     }
 }
 
-fn zero_solve_ms(run: &mut Value) {
-    if let Some(solve_ms) = run.pointer_mut("/diagnostics/selection/solve_ms")
-        && solve_ms.is_u64()
-    {
-        *solve_ms = Value::from(0);
+/// Writes `with` at the JSON pointer `at` wherever `value` has it; a `*` token stands for every
+/// item of an array.
+fn replace_at(value: &mut Value, at: &str, with: &Value) {
+    let every_item = at
+        .match_indices("/*")
+        .map(|(index, _)| index)
+        .find(|&index| matches!(at.as_bytes().get(index + 2), None | Some(b'/')));
+    match every_item {
+        None => {
+            if let Some(found) = value.pointer_mut(at) {
+                *found = with.clone();
+            }
+        }
+        Some(index) => {
+            if let Some(Value::Array(items)) = value.pointer_mut(&at[..index]) {
+                for item in items {
+                    replace_at(item, &at[index + 2..], with);
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use marketref::manifest::{Manifest, VolatileField};
     use serde_json::json;
 
     use super::*;
+
+    fn declared(operation_id: &str) -> &'static Operation {
+        Manifest::embedded()
+            .operation(operation_id)
+            .unwrap_or_else(|| panic!("the manifest declares `{operation_id}`"))
+    }
+
+    fn normalised(operation: &Operation, status: u16, mut body: Value) -> Value {
+        normalise(Some(operation), status, &mut body);
+        body
+    }
 
     fn run(solve_ms: u64) -> Value {
         json!({"run_id": "mrun_000001", "diagnostics": {"selection": {"value": 1.78, "solve_ms": solve_ms}}})
     }
 
     #[test]
-    fn a_selections_solve_ms_is_zeroed_on_the_three_run_operations_only() {
+    fn a_selections_solve_ms_is_zeroed_where_the_manifest_says() {
         for operation in ["marketplaceMatching.run", "marketplaceMatchingRun.get"] {
-            let mut body = json!({"run": run(17)});
-            normalise(Some(operation), &mut body);
-            assert_eq!(body, json!({"run": run(0)}), "{operation}");
+            assert_eq!(
+                normalised(declared(operation), 200, json!({"run": run(17)})),
+                json!({"run": run(0)}),
+                "{operation}"
+            );
         }
-        let mut list = json!({"runs": [run(3), run(0), {"run_id": "mrun_000002"}]});
-        normalise(Some("marketplaceMatchingRun.list"), &mut list);
         assert_eq!(
-            list,
-            json!({"runs": [run(0), run(0), {"run_id": "mrun_000002"}]})
-        );
-        let mut other = json!({"run": run(17)});
-        normalise(Some("cycleProposals.get"), &mut other);
-        assert_eq!(
-            other,
-            json!({"run": run(17)}),
-            "other operations are left alone"
+            normalised(
+                declared("marketplaceMatchingRun.list"),
+                200,
+                json!({"runs": [run(3), run(0), {"run_id": "mrun_000002"}]})
+            ),
+            json!({"runs": [run(0), run(0), {"run_id": "mrun_000002"}]}),
+            "every run of the list, and one without diagnostics left as it is"
         );
     }
 
     #[test]
     fn the_health_store_path_is_replaced() {
-        let mut body = json!({"store": {"path": "/tmp/x/marketref.db", "backend": "sqlite"}});
-        normalise(Some("system.health"), &mut body);
-        assert_eq!(body["store"]["path"], STORE_PATH_PLACEHOLDER);
+        let body = json!({"store": {"path": "/tmp/x/marketref.db", "backend": "sqlite"}});
+        assert_eq!(
+            normalised(declared("system.health"), 200, body),
+            json!({"store": {"path": "<store path>", "backend": "sqlite"}})
+        );
+    }
+
+    #[test]
+    fn a_star_walks_every_item_and_a_missing_field_is_left_alone() {
+        let mut operation = declared("system.health").clone();
+        operation.operation_id = "madeUp.list".to_owned();
+        operation.volatile_fields = vec![
+            VolatileField {
+                at: "/pages/*/items/*/took_ms".to_owned(),
+                replace_with: json!(0),
+            },
+            VolatileField {
+                at: "/host/name".to_owned(),
+                replace_with: json!("<host>"),
+            },
+            VolatileField {
+                at: "/not/there".to_owned(),
+                replace_with: json!("<never written>"),
+            },
+        ];
+        let body = json!({
+            "host": {"name": "build-7"},
+            "pages": [
+                {"items": [{"took_ms": 5}, {"took_ms": 9, "id": "b"}, {"id": "c"}]},
+                {"items": []},
+                {"no_items": true},
+                {"items": {"took_ms": 3}},
+            ],
+        });
+        assert_eq!(
+            normalised(&operation, 200, body.clone()),
+            json!({
+                "host": {"name": "<host>"},
+                "pages": [
+                    {"items": [{"took_ms": 0}, {"took_ms": 0, "id": "b"}, {"id": "c"}]},
+                    {"items": []},
+                    {"no_items": true},
+                    {"items": {"took_ms": 3}},
+                ],
+            })
+        );
+        assert_eq!(
+            normalised(&operation, 404, body.clone()),
+            body,
+            "an error body is never touched"
+        );
+    }
+
+    #[test]
+    fn an_operation_without_volatile_fields_is_left_untouched() {
+        let operation = declared("cycleProposals.get");
+        assert!(operation.volatile_fields.is_empty());
+        let body = json!({"run": run(17), "store": {"path": "/tmp/x/marketref.db"}});
+        assert_eq!(normalised(operation, 200, body.clone()), body);
+        let mut unrouted = body.clone();
+        normalise(None, 200, &mut unrouted);
+        assert_eq!(
+            unrouted, body,
+            "nor is the body of a route no operation declares"
+        );
     }
 }

@@ -31,7 +31,7 @@ use crate::driver::{Driver, Label};
 use crate::exchange::{Exchange, Phase};
 use crate::milestone::Milestone;
 use crate::route;
-use crate::target::Outgoing;
+use crate::target::{self, Outgoing};
 
 /// The value of every path parameter in a probe.
 pub const PROBE_PARAM: &str = "verify-probe";
@@ -103,21 +103,6 @@ fn probe_path(operation: &Operation) -> String {
     route::fill(&operation.path, &params)
 }
 
-fn probe_headers(correlation_id: &str, clock: &str) -> Vec<(String, String)> {
-    vec![
-        ("x-correlation-id".to_owned(), correlation_id.to_owned()),
-        ("x-now-iso".to_owned(), clock.to_owned()),
-    ]
-}
-
-fn identify(headers: &mut Vec<(String, String)>, actor_type: &str, scopes: &[&str]) {
-    headers.push(("x-actor-type".to_owned(), actor_type.to_owned()));
-    headers.push(("x-actor-id".to_owned(), PROBE_ACTOR.to_owned()));
-    if !scopes.is_empty() {
-        headers.push(("x-auth-scopes".to_owned(), scopes.join(" ")));
-    }
-}
-
 /// One probe per operation of the milestone: is it routed?
 pub async fn routing_probes(driver: &Driver<'_>, milestone: &Milestone) -> Vec<Exchange> {
     let mut probes = Vec::new();
@@ -129,7 +114,7 @@ pub async fn routing_probes(driver: &Driver<'_>, milestone: &Milestone) -> Vec<E
         let request = Outgoing {
             method: operation.method.as_str().to_owned(),
             path: probe_path(operation),
-            headers: probe_headers(&correlation_id, &milestone.clock),
+            headers: target::base_headers(&correlation_id, &milestone.clock),
             body: None,
         };
         let label = Label {
@@ -271,10 +256,9 @@ pub async fn auth_probes(driver: &Driver<'_>, milestone: &Milestone) -> Vec<Exch
         for probe in auth_probes_of(operation) {
             let step = format!("{operation_id}/{}", probe.name);
             let correlation_id = format!("verify:{}:auth:{step}", milestone.id);
-            let mut headers = probe_headers(&correlation_id, &milestone.clock);
+            let mut headers = target::base_headers(&correlation_id, &milestone.clock);
             if let Some((kind, scopes)) = &probe.actor {
-                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-                identify(&mut headers, kind, &scopes);
+                target::identify(&mut headers, kind, PROBE_ACTOR, scopes);
             }
             let request = Outgoing {
                 method: operation.method.as_str().to_owned(),

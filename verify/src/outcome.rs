@@ -6,6 +6,7 @@
 //! `outcome.json` is the outcome as pretty JSON (keys sorted) with a final newline, and the
 //! hash is the SHA-256 of exactly those bytes: `sha256sum outcome.json` reproduces it.
 
+use marketref::headers::IDEMPOTENT_REPLAYED;
 use serde_json::{Value, json};
 
 use crate::milestone::PinnedOutcome;
@@ -25,7 +26,7 @@ pub fn outcome(run: &MilestoneRun) -> Value {
                 "method": request.map(|r| r.method.as_str()),
                 "path": request.map(|r| r.path.as_str()),
                 "status": response.map(|r| r.status),
-                "idempotent_replayed": response.and_then(|r| r.headers.get("idempotent-replayed")),
+                "idempotent_replayed": response.and_then(|r| r.headers.get(IDEMPOTENT_REPLAYED)),
                 "body": response.map(|r| &r.body),
                 "error": exchange.error,
             })

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use marketref::headers::IDEMPOTENCY_KEY;
 use marketref::manifest::Manifest;
 use marketref::reason::Reason;
 use serde_json::{Value, json};
@@ -15,7 +16,7 @@ use crate::gates::{self, ContractsGate};
 use crate::milestone::{Body, Milestone, RequestTarget, Step};
 use crate::outcome::{self, OutcomeCheck};
 use crate::route;
-use crate::target::{Incoming, Outgoing, Target};
+use crate::target::{self, Incoming, Outgoing, Target};
 use crate::template::{self, Captures};
 use crate::terminal::Terminal;
 
@@ -296,27 +297,18 @@ fn build_request(
         format!("{path}?{encoded}")
     };
 
-    let mut headers = vec![
-        ("x-correlation-id".to_owned(), correlation_id.to_owned()),
-        (
-            "x-now-iso".to_owned(),
-            template::substitute(&spec.clock, captures)?,
-        ),
-    ];
+    let clock = template::substitute(&spec.clock, captures)?;
+    let mut headers = target::base_headers(correlation_id, &clock);
     if let Some(name) = &spec.actor {
         let actor = milestone
             .actors
             .get(name)
             .ok_or_else(|| format!("unknown actor `{name}`"))?;
-        headers.push(("x-actor-type".to_owned(), actor.kind.as_str().to_owned()));
-        headers.push(("x-actor-id".to_owned(), actor.id.clone()));
-        if !actor.scopes.is_empty() {
-            headers.push(("x-auth-scopes".to_owned(), actor.scopes.join(" ")));
-        }
+        target::identify(&mut headers, actor.kind.as_str(), &actor.id, &actor.scopes);
     }
     if let Some(key) = &spec.idempotency_key {
         headers.push((
-            "idempotency-key".to_owned(),
+            IDEMPOTENCY_KEY.to_owned(),
             template::substitute(key, captures)?,
         ));
     }

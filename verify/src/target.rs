@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use marketref::clock::FixedClock;
+use marketref::headers::{ACTOR_ID, ACTOR_TYPE, AUTH_SCOPES, CORRELATION_ID, REQUEST_CLOCK};
 use marketref::http::{AppState, RuntimeConfig};
 use marketref::store::{SqliteStore, Store};
 use serde_json::Value;
@@ -151,6 +152,30 @@ pub struct Outgoing {
     /// Lower-case names, in sending order.
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+}
+
+/// The headers every request of the verifier starts with: its correlation id, which the server
+/// echoes, and the request clock, so that no answer depends on the server's own clock.
+pub fn base_headers(correlation_id: &str, clock: &str) -> Vec<(String, String)> {
+    vec![
+        (CORRELATION_ID.to_owned(), correlation_id.to_owned()),
+        (REQUEST_CLOCK.to_owned(), clock.to_owned()),
+    ]
+}
+
+/// Appends the identity the trusted gateway would set: actor type and id, and the scopes when
+/// there are any.
+pub fn identify(
+    headers: &mut Vec<(String, String)>,
+    actor_type: &str,
+    actor_id: &str,
+    scopes: &[String],
+) {
+    headers.push((ACTOR_TYPE.to_owned(), actor_type.to_owned()));
+    headers.push((ACTOR_ID.to_owned(), actor_id.to_owned()));
+    if !scopes.is_empty() {
+        headers.push((AUTH_SCOPES.to_owned(), scopes.join(" ")));
+    }
 }
 
 /// A response as received.
