@@ -3,18 +3,23 @@
 //!
 //! # Layout
 //!
-//! - [`manifest`]: the API manifest (`schemas/manifest.yaml`), the one list of operations with
-//!   their auth rules, idempotency, schemas and reason codes. Everything else reads it.
-//! - [`reason`]: the reason-code registry. One declaration per failure binds its error class,
+//! From the bottom up (see `ARCHITECTURE.md`):
+//!
+//! - [`actor`], [`headers`], [`reason`], [`error`], [`json`], [`clock`]: the contract's
+//!   vocabulary. [`reason`] is the registry: one declaration per failure binds its error class,
 //!   HTTP status and fixed message; [`error::ApiError`] builds every error body from it.
-//! - [`contracts`]: the JSON Schemas generated from the Rust types, the drift check that compares
-//!   them with the committed files, example validation, and the OpenAPI document.
-//! - [`http`]: the runtime. [`http::app`] builds the router from the manifest, [`http::run`]
-//!   serves it. Auth, idempotency, body limits and request validation live there once.
-//! - [`store`]: the `Store` trait and its SQLite implementation (one transaction per request).
-//! - [`domain`]: one folder per marketplace domain, each with the same shape: `types` (the serde
-//!   and schemars boundary), a pure engine or rules module, `store` (its tables), `handlers`.
-//! - [`clock`] and [`json`]: the injectable clock, canonical JSON and hashing.
+//! - [`manifest`]: the API manifest (`schemas/manifest.yaml`), the one list of operations with
+//!   their auth rules, idempotency, schemas, field guidance and reason codes.
+//! - [`store`]: the backend-neutral store traits (`Store`, `Tx`, `CoreStore`) and, beside them,
+//!   the SQLite backend, which implements every domain's store trait.
+//! - [`api`]: what a domain declares ([`api::Domain`]) and what its handlers see
+//!   ([`api::OpContext`]).
+//! - [`domain`]: one folder per marketplace domain, each with the same shape, and the one list of
+//!   them ([`domain::ALL`]).
+//! - [`http`]: the runtime. [`http::app`] builds the router from the manifest and the domain
+//!   list, [`http::run`] serves it. Auth, idempotency, body limits and request validation live
+//!   there once. [`contracts`]: the generated schemas, the drift check, the OpenAPI document.
+//!   [`console`]: the web console's page.
 //! - [`bench`]: the matching and HTTP benchmarks behind `marketref bench` (`BENCHMARKS.md`).
 //!
 //! # How a request flows

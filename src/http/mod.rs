@@ -126,7 +126,7 @@ impl AppState {
         AppState::with_domains(config, Manifest::embedded().clone(), crate::domain::ALL)
     }
 
-    /// Binds a manifest to the handlers of `domains`; see [`bind_operations`]. Refuses a store
+    /// Binds a manifest to the handlers of `domains`; see `bind_operations`. Refuses a store
     /// that does not implement the store trait of one of them.
     pub fn with_domains(
         config: RuntimeConfig,

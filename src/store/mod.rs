@@ -4,7 +4,7 @@
 //! This module names no domain. What every request needs (idempotency records, id counters,
 //! the activity log, health counters, reset and dump) is [`CoreStore`]; each domain declares
 //! its own store trait beside its handlers (`domain/swap/store.rs`), as a subtrait of
-//! [`CoreStore`], and reaches it through [`Tx::domain`]. The backends live beside each other:
+//! [`CoreStore`], and reaches it through `Tx::domain`. The backends live beside each other:
 //! [`sqlite`] (one file per domain), and later others, each implementing every trait.
 //!
 //! What must hold across processes is held by the database, never by the one writer thread:
@@ -103,7 +103,7 @@ pub trait Tx: CoreStore + Any + Send {
     fn savepoint(&mut self) -> Result<(), StoreError>;
     fn rollback_to_savepoint(&mut self) -> Result<(), StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
-    /// The domain stores this transaction can be seen as; see [`Tx::domain`].
+    /// The domain stores this transaction can be seen as; see `Tx::domain`.
     fn views(&self) -> &'static StoreViews;
 }
 

@@ -2,7 +2,7 @@
 //!
 //! [`Tx`] is backend-neutral and knows no domain. Each backend says, once, which domain store
 //! traits its transaction implements: for each, a function that turns the transaction (as
-//! `Any`) into that trait object. A domain asks for its own trait with [`Tx::domain`]
+//! `Any`) into that trait object. A domain asks for its own trait with `Tx::domain`
 //! (`tx.domain::<dyn SwapStore>()`), and start-up refuses a backend that lacks the store of a
 //! domain in the list, so the lookup cannot fail while serving.
 

@@ -10,7 +10,7 @@
 //!   number of threads;
 //! - in each component, a Lagrangian relaxation gives an upper bound and reduced costs. It
 //!   dualises the "each intent at most once" rows and, when the budget affords them, odd-set
-//!   rows that every disjoint selection keeps but the LP relaxation does not ([`rows`]): clique
+//!   rows that every disjoint selection keeps but the LP relaxation does not (`rows`): clique
 //!   rows over intent triples, and odd rings of five or seven intents separated from the
 //!   relaxation's own fractional solution. Its multipliers come from accelerated gradient
 //!   steps on a smoothed dual. At its limit the bound is the LP relaxation's over all those
