@@ -61,6 +61,15 @@ async fn one_idempotency_key_sent_to_two_runtimes_on_one_file_executes_once() {
     second.stop().await;
 }
 
+fn contended_scope() -> IdempotencyScope<'static> {
+    IdempotencyScope {
+        actor_type: "user",
+        actor_id: "u1",
+        operation_id: "swapIntents.create",
+        key: "k",
+    }
+}
+
 /// The claim itself: a second handle's claim of a key another transaction holds waits for that
 /// transaction and then sees its answer, never a free key.
 #[test]
@@ -69,26 +78,15 @@ fn a_claimed_key_is_seen_by_another_handle_once_its_transaction_commits() {
     let path = dir.path().join("t.db");
     let holder = SqliteStore::open(&path).unwrap();
     let other = Arc::new(SqliteStore::open(&path).unwrap());
-    let scope = IdempotencyScope {
-        actor_type: "user",
-        actor_id: "u1",
-        operation_id: "swapIntents.create",
-        key: "k",
-    };
+    let scope = contended_scope();
     let mut tx = holder.write().unwrap();
     assert_eq!(tx.claim_idempotency(&scope, "hash-1").unwrap(), None);
 
     let contender = {
         let other = other.clone();
         std::thread::spawn(move || {
-            let scope = IdempotencyScope {
-                actor_type: "user",
-                actor_id: "u1",
-                operation_id: "swapIntents.create",
-                key: "k",
-            };
             let mut tx = other.write().unwrap();
-            tx.claim_idempotency(&scope, "hash-2").unwrap()
+            tx.claim_idempotency(&contended_scope(), "hash-2").unwrap()
         })
     };
     std::thread::sleep(Duration::from_millis(200));

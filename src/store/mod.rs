@@ -201,20 +201,20 @@ pub struct Table {
     pub order_by: &'static str,
 }
 
+impl Table {
+    pub const fn new(name: &'static str, order_by: &'static str) -> Table {
+        Table { name, order_by }
+    }
+}
+
 /// The tables that belong to no domain, in reset order.
 pub const CORE_TABLES: &[Table] = &[
-    Table {
-        name: "counters",
-        order_by: "name",
-    },
-    Table {
-        name: "operation_events",
-        order_by: "seq",
-    },
-    Table {
-        name: "idempotency_records",
-        order_by: "actor_type, actor_id, operation_id, idempotency_key",
-    },
+    Table::new("counters", "name"),
+    Table::new("operation_events", "seq"),
+    Table::new(
+        "idempotency_records",
+        "actor_type, actor_id, operation_id, idempotency_key",
+    ),
 ];
 
 /// The migrations of the tables that belong to no domain, in order.

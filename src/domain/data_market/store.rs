@@ -130,34 +130,13 @@ pub fn of(tx: &mut dyn Tx) -> Result<&mut (dyn DataMarketStore + 'static), Store
 
 /// The data marketplace's tables, in reset order (children before parents).
 pub const TABLES: &[Table] = &[
-    Table {
-        name: "data_contract_timeline",
-        order_by: "contract_id, seq",
-    },
-    Table {
-        name: "data_contract_offers",
-        order_by: "contract_id, offer_id",
-    },
-    Table {
-        name: "data_contracts",
-        order_by: "seq",
-    },
-    Table {
-        name: "data_offers",
-        order_by: "seq",
-    },
-    Table {
-        name: "data_round_intents",
-        order_by: "seq",
-    },
-    Table {
-        name: "training_rounds",
-        order_by: "seq",
-    },
-    Table {
-        name: "training_model",
-        order_by: "id",
-    },
+    Table::new("data_contract_timeline", "contract_id, seq"),
+    Table::new("data_contract_offers", "contract_id, offer_id"),
+    Table::new("data_contracts", "seq"),
+    Table::new("data_offers", "seq"),
+    Table::new("data_round_intents", "seq"),
+    Table::new("training_rounds", "seq"),
+    Table::new("training_model", "id"),
 ];
 
 /// Its migrations, in order (the SQL is each backend's).

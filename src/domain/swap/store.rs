@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::actor::ActorRef;
-use crate::store::{CoreStore, StoreError, Tx};
+use crate::store::{CoreStore, StoreError, Table, Tx};
 
 use super::types::{CycleProposal, IntentStatus, MatchingRun, ProposalStatus, SwapIntent};
 
@@ -86,27 +86,12 @@ pub fn of(tx: &mut dyn Tx) -> Result<&mut (dyn SwapStore + 'static), StoreError>
 }
 
 /// The swap domain's tables, in reset order (children before parents).
-pub const TABLES: &[crate::store::Table] = &[
-    crate::store::Table {
-        name: "cycle_proposal_participants",
-        order_by: "proposal_id, position",
-    },
-    crate::store::Table {
-        name: "cycle_proposals",
-        order_by: "id",
-    },
-    crate::store::Table {
-        name: "marketplace_asset_values",
-        order_by: "asset_id",
-    },
-    crate::store::Table {
-        name: "marketplace_matching_runs",
-        order_by: "seq",
-    },
-    crate::store::Table {
-        name: "swap_intents",
-        order_by: "id",
-    },
+pub const TABLES: &[Table] = &[
+    Table::new("cycle_proposal_participants", "proposal_id, position"),
+    Table::new("cycle_proposals", "id"),
+    Table::new("marketplace_asset_values", "asset_id"),
+    Table::new("marketplace_matching_runs", "seq"),
+    Table::new("swap_intents", "id"),
 ];
 
 /// Its migrations, in order (the SQL is each backend's).
