@@ -239,3 +239,76 @@ async fn correlation_ids_are_echoed_in_header_and_body() {
     assert!(id.starts_with("corr_"), "{id}");
     assert_eq!(generated.header("x-correlation-id"), Some(id));
 }
+
+#[tokio::test]
+async fn a_body_of_another_media_type_is_415_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let before = server.dump();
+    for media_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let reply = server
+            .op("marketplaceMatching.run", &[])
+            .partner(RUN_SCOPE)
+            .key(&media_type.replace('/', "-"))
+            .typed(media_type, first_run_body().to_string())
+            .send()
+            .await;
+        assert_eq!(reply.status, 415, "{media_type}: {}", reply.body);
+        assert_eq!(reply.body["error"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+        assert_eq!(reply.body["error"]["details"]["content_type"], media_type);
+    }
+    for (index, json_type) in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/merge-patch+json",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reply = server
+            .op("marketplaceMatching.run", &[])
+            .partner(RUN_SCOPE)
+            .key(&format!("json-{index}"))
+            .typed(json_type, "{}")
+            .send()
+            .await;
+        assert_eq!(
+            reply.reason(),
+            "marketplace_matching_asset_values_missing",
+            "{json_type} is JSON"
+        );
+    }
+    let mut after = server.dump();
+    // The JSON attempts are recorded as their idempotent refusals; the 415s are not.
+    let recorded = after["idempotency_records"].as_array().unwrap().len();
+    assert_eq!(recorded, 3);
+    after["idempotency_records"] = before["idempotency_records"].clone();
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn a_key_named_twice_is_refused_not_read_as_the_last_one() {
+    let server = TestServer::start().await;
+    let reply = server
+        .op("marketplaceMatching.run", &[])
+        .partner(RUN_SCOPE)
+        .key("twice")
+        .raw(r#"{"max_proposals": 5, "asset_values_usd": {"a": 1, "a": 2}}"#)
+        .send()
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.reason(), "marketplace_matching_invalid_request");
+    assert_eq!(reply.body["error"]["details"]["rule"], "duplicate_key");
+    assert_eq!(
+        reply.body["error"]["details"]["field"],
+        "asset_values_usd.a"
+    );
+    assert_eq!(
+        reply.body["error"]["details"]["errors"],
+        json!([{"instance_path": "/asset_values_usd/a", "keyword": "duplicate_key"}])
+    );
+    assert_eq!(server.dump()["marketplace_asset_values"], json!([]));
+}
