@@ -11,17 +11,43 @@ use crate::contracts::schemas;
 use crate::error::ApiError;
 use crate::manifest::{Manifest, Operation};
 
-const HTML: &str = include_str!("assets/console.html");
+pub(crate) const HTML: &str = include_str!("assets/console.html");
 const CSS: &str = include_str!("assets/console.css");
-const SCRIPT: &str = include_str!("assets/console.js");
+
+/// The page's script, in the order its parts run: each part declares what the later ones use,
+/// and all of them share one function scope (see [`script`]).
+pub(crate) const SCRIPTS: [(&str, &str); 8] = [
+    ("contract.js", include_str!("assets/contract.js")),
+    ("words.js", include_str!("assets/words.js")),
+    ("validate.js", include_str!("assets/validate.js")),
+    ("api.js", include_str!("assets/api.js")),
+    ("forms.js", include_str!("assets/forms.js")),
+    ("views.js", include_str!("assets/views.js")),
+    ("dashboard.js", include_str!("assets/dashboard.js")),
+    ("main.js", include_str!("assets/main.js")),
+];
 
 /// The whole page: the HTML shell with its style, script and contract document inline.
 pub fn render(manifest: &Manifest, domains: &[&Domain]) -> Result<String, ApiError> {
     let document = contract_document(manifest, domains)?;
     Ok(HTML
         .replace("/*console.css*/", CSS)
-        .replace("/*console.js*/", SCRIPT)
+        .replace("/*console.js*/", &script())
         .replace("{{contract}}", &script_safe_json(&document)))
+}
+
+/// The parts of the script in one strict function, so that they share their declarations
+/// without putting any of them on `window`.
+fn script() -> String {
+    let mut script = String::from("\"use strict\";\n(function () {\n");
+    for (name, part) in SCRIPTS {
+        script.push_str("// ---- ");
+        script.push_str(name);
+        script.push('\n');
+        script.push_str(part);
+    }
+    script.push_str("})();\n");
+    script
 }
 
 /// JSON that can sit inside a `<script>` element: no `<`, `>` or `&` appears literally.
@@ -43,11 +69,12 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
     let mut reasons = BTreeMap::new();
     let mut document = Map::new();
     for section in domains.iter().filter_map(|domain| domain.console) {
-        let operations = manifest
+        let operations: Vec<&Operation> = manifest
             .operations
             .iter()
-            .filter(|operation| operation.tag == section.tag && !operation.dev_only);
-        for operation in operations {
+            .filter(|operation| operation.tag == section.tag && !operation.dev_only)
+            .collect();
+        for operation in &operations {
             describe(
                 operation,
                 &mut described,
@@ -148,11 +175,16 @@ mod tests {
     /// the page reads would be a rule the page silently skips.
     #[test]
     fn the_page_validator_knows_every_keyword_of_the_schemas() {
-        let list = SCRIPT
+        let validator = SCRIPTS
+            .iter()
+            .find(|(name, _)| *name == "validate.js")
+            .map(|(_, script)| *script)
+            .expect("the page has its validator");
+        let list = validator
             .split("const SCHEMA_KEYWORDS = [")
             .nth(1)
             .and_then(|rest| rest.split(']').next())
-            .expect("console.js declares SCHEMA_KEYWORDS");
+            .expect("validate.js declares SCHEMA_KEYWORDS");
         let known: Vec<&str> = list
             .split(',')
             .map(|item| item.trim().trim_matches('"'))
@@ -169,7 +201,7 @@ mod tests {
             assert_eq!(
                 unchecked(schema),
                 Vec::<String>::new(),
-                "console.js does not check these keywords of {name}"
+                "validate.js does not check these keywords of {name}"
             );
         }
         let with_a_new_rule =
@@ -206,7 +238,9 @@ mod tests {
 
     #[test]
     fn the_assets_cannot_close_their_elements_early() {
-        assert!(!SCRIPT.contains("</script"));
+        for (name, script) in SCRIPTS {
+            assert!(!script.contains("</script"), "{name}");
+        }
         assert!(!CSS.contains("</style"));
         let page = render(Manifest::embedded(), crate::domain::ALL).unwrap();
         assert!(!page.contains("{{contract}}") && !page.contains("/*console.js*/"));

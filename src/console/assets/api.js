@@ -1,0 +1,138 @@
+// Who is calling, and the calls: the roles, the actor headers they send, and the API called
+// by operation id.
+
+const ROLES = {
+  provider: { label: "Data provider", type: "agent", id: "node_alpha", scopes: "offers:write marketplace:read" },
+  owner: { label: "Model owner", type: "user", id: "owner_ada", scopes: "round_intents:write marketplace:read" },
+  operator: { label: "Operator", type: "partner", id: "operator_main", scopes: "marketplace:operate marketplace:read" },
+};
+const roleSelect = document.getElementById("actor-role");
+const actorIdInput = document.getElementById("actor-id");
+for (const [key, role] of Object.entries(ROLES)) {
+  const option = document.createElement("option");
+  option.value = key;
+  option.textContent = role.label + " (" + role.type + ")";
+  roleSelect.append(option);
+}
+
+function actor() {
+  const role = ROLES[roleSelect.value];
+  return { role: roleSelect.value, type: role.type, id: actorIdInput.value.trim(), scopes: role.scopes };
+}
+
+function permits(op, who) {
+  const rule = op.auth;
+  if (!rule.required) return { ok: true, missing: [] };
+  const held = who.scopes.split(/[\s,]+/);
+  const missing = rule.required_scopes.filter((scope) => !held.includes(scope));
+  const typeOk = rule.allowed_actor_types.includes(who.type);
+  return { ok: typeOk && missing.length === 0, missing, typeOk };
+}
+
+function setRole(key) {
+  roleSelect.value = key;
+  actorIdInput.value = ROLES[key].id;
+  renderActor();
+}
+
+// A form's own-id field (seller_node_id, model_owner_id) starts as its role's id and follows
+// the actor id while that role acts and the field still holds the id it had.
+let lastActorId = null;
+function followActorId() {
+  const who = actor();
+  for (const input of document.querySelectorAll("[data-follows-role]")) {
+    if (input.dataset.followsRole !== who.role) continue;
+    if (!input.value || input.value === lastActorId) input.value = who.id;
+  }
+  lastActorId = who.id;
+}
+
+function renderActor() {
+  const who = actor();
+  document.getElementById("actor-summary").innerHTML =
+    "Requests carry <code>x-actor-type: " + esc(who.type) + "</code>, <code>x-actor-id: " + esc(who.id) +
+    "</code>, <code>x-auth-scopes: " + esc(who.scopes) + "</code>.";
+  for (const box of document.querySelectorAll(".needs[data-op]")) renderNeeds(box);
+}
+
+function renderNeeds(box) {
+  const op = C.operations[box.dataset.op];
+  const who = actor();
+  const verdict = permits(op, who);
+  const rule = op.auth;
+  let html = "<span>Needs " + rule.allowed_actor_types.map((t) => "<code>" + esc(t) + "</code>").join(" or ") +
+    " with " + rule.required_scopes.map((s) => "<code>" + esc(s) + "</code>").join(" ") + ".</span>";
+  if (verdict.ok) {
+    html += '<span class="ok">You may, as ' + esc(ROLES[who.role].label.toLowerCase()) + ".</span>";
+  } else {
+    const lack = verdict.missing.length ? "lack " + verdict.missing.join(" ") : "are a " + who.type;
+    html += '<span class="no">As ' + esc(ROLES[who.role].label.toLowerCase()) + " you " + esc(lack) + ": the server will answer 403.</span>";
+    const fit = Object.keys(ROLES).find((key) => permits(op, ROLES[key]).ok);
+    if (fit) html += '<button type="button" class="secondary small" data-act-as="' + fit + '">Act as the ' + esc(ROLES[fit].label.toLowerCase()) + "</button>";
+  }
+  box.innerHTML = html;
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("[data-act-as]");
+  if (target) setRole(target.dataset.actAs);
+});
+// Enter in the actor id must not submit (and so reload) the page.
+document.getElementById("acting-as").addEventListener("submit", (event) => event.preventDefault());
+roleSelect.addEventListener("change", () => { setRole(roleSelect.value); lastActorId = actor().id; });
+actorIdInput.addEventListener("input", () => { followActorId(); renderActor(); });
+
+function freshKey() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return "console-" + Date.now().toString(36) + "-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function call(opId, options) {
+  const { params = {}, body, query } = options || {};
+  const op = C.operations[opId];
+  let path = op.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params[name]));
+  if (query) path += "?" + new URLSearchParams(query).toString();
+  const who = actor();
+  const headers = { "x-actor-type": who.type, "x-actor-id": who.id, "x-auth-scopes": who.scopes };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (op.idempotency_required) headers["Idempotency-Key"] = freshKey();
+  let response;
+  try {
+    response = await fetch(path, { method: op.method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    return { opId, status: 0, ok: false, body: { error: { code: "NETWORK", message: "The server could not be reached (" + error.message + ").", details: {} } } };
+  }
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    json = { error: { code: "NOT_JSON", message: text.slice(0, 300), details: {} } };
+  }
+  return { opId, status: response.status, ok: response.ok, body: json };
+}
+
+function reasonOf(res) {
+  const error = res.body.error || {};
+  return (error.details && error.details.reason_code) || error.code || "";
+}
+
+function detailsWords(details) {
+  const shown = Object.entries(details || {}).filter(([key]) => !["reason_code", "errors", "top_ranked_offers", "rejection_reasons"].includes(key));
+  if (!shown.length) return "";
+  return "<p>" + shown.map(([key, value]) => "<code>" + esc(key) + "</code>: " + esc(typeof value === "string" ? value : JSON.stringify(value))).join(" · ") + "</p>";
+}
+
+function errorBanner(res, heading) {
+  const error = res.body.error || {};
+  return '<div class="banner error" data-status="' + res.status + '">' +
+    "<h4>" + esc(heading || "The server refused") + ": " + res.status + ' <span class="error-code">' + esc(reasonOf(res)) + "</span></h4>" +
+    "<p>" + esc(error.message || "") + "</p>" + detailsWords(error.details) +
+    (res.body.correlation_id ? '<p class="muted">correlation id <code>' + esc(res.body.correlation_id) + "</code></p>" : "") +
+    "</div>";
+}
+
+function okBanner(html) {
+  return '<div class="banner ok">' + html + "</div>";
+}
