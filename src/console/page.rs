@@ -9,7 +9,11 @@ use serde_json::{Map, Value, json};
 use crate::api::Domain;
 use crate::contracts::schemas;
 use crate::error::ApiError;
+use crate::headers;
 use crate::manifest::{Manifest, Operation};
+use crate::reason::Reason;
+
+use super::roles;
 
 pub(crate) const HTML: &str = include_str!("assets/console.html");
 const CSS: &str = include_str!("assets/console.css");
@@ -60,13 +64,15 @@ fn script_safe_json(value: &Value) -> String {
 }
 
 /// What the page knows of the contract: the operations of each console section's manifest tag
-/// (path, auth rule, idempotency, request schema and field reasons), those request schemas, the
-/// messages of every reason they may answer, and each section's facts of its rules (status
-/// tables, what blocks an action), merged in.
+/// (path, auth rule, idempotency, query parameters, request schema and field reasons), those
+/// request schemas, the messages and statuses of every reason they may answer, the reasons of
+/// an auth refusal, the header names a caller sends, each section's roles completed from the operations' auth rules, and
+/// each section's facts of its rules (status tables, what blocks an action), merged in.
 pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Value, ApiError> {
     let mut described = Map::new();
     let mut request_schemas = Map::new();
     let mut reasons = BTreeMap::new();
+    let mut roles = Vec::new();
     let mut document = Map::new();
     for section in domains.iter().filter_map(|domain| domain.console) {
         let operations: Vec<&Operation> = manifest
@@ -82,16 +88,36 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
                 &mut reasons,
             )?;
         }
-        match (section.facts)()? {
-            Value::Object(facts) => document.extend(facts),
-            _ => return Err(ApiError::internal("console facts are not an object")),
+        let Value::Object(mut facts) = (section.facts)()? else {
+            return Err(ApiError::internal("console facts are not an object"));
+        };
+        if let Some(declared) = facts.remove("roles") {
+            roles.extend(roles::derive(declared, &operations).map_err(ApiError::internal)?);
         }
+        document.extend(facts);
     }
     document.insert("title".to_owned(), json!(manifest.title));
     document.insert("api_version".to_owned(), json!(manifest.api_version));
     document.insert("operations".to_owned(), Value::Object(described));
     document.insert("schemas".to_owned(), Value::Object(request_schemas));
     document.insert("reasons".to_owned(), json!(reasons));
+    document.insert("roles".to_owned(), json!(roles));
+    document.insert(
+        "auth_reasons".to_owned(),
+        json!({
+            "actor_type_not_allowed": Reason::AuthActorTypeNotAllowed.code(),
+            "scope_missing": Reason::AuthScopeMissing.code(),
+        }),
+    );
+    document.insert(
+        "headers".to_owned(),
+        json!({
+            "actor_type": headers::ACTOR_TYPE,
+            "actor_id": headers::ACTOR_ID,
+            "auth_scopes": headers::AUTH_SCOPES,
+            "idempotency_key": headers::IDEMPOTENCY_KEY,
+        }),
+    );
     Ok(Value::Object(document))
 }
 
@@ -120,6 +146,7 @@ fn describe(
             "summary": operation.summary,
             "auth": operation.auth,
             "idempotency_required": operation.idempotency.required,
+            "query_params": operation.query_params,
             "request_schema": operation.request_schema,
             "invalid_request_reason": operation.invalid_request_reason,
             "field_reasons": operation.field_reasons,
@@ -147,6 +174,64 @@ mod tests {
         ] {
             assert!(document.get(key).is_some(), "{key}");
         }
+    }
+
+    /// The roles are the guide's (`docs/first-ten-minutes.md`): the page acts as the people
+    /// the commands there act as, with what the manifest requires of them.
+    #[test]
+    fn the_roles_send_what_the_manifest_requires_of_their_operations() {
+        let roles = &document()["roles"];
+        let sent: Vec<(&str, &str, &str, Value)> = roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|role| {
+                (
+                    role["key"].as_str().unwrap(),
+                    role["actor_type"].as_str().unwrap(),
+                    role["actor_id"].as_str().unwrap(),
+                    role["scopes"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (
+                    "provider",
+                    "agent",
+                    "node_alpha",
+                    json!(["offers:write", "marketplace:read"])
+                ),
+                (
+                    "owner",
+                    "user",
+                    "owner_ada",
+                    json!(["round_intents:write", "marketplace:read"])
+                ),
+                (
+                    "operator",
+                    "partner",
+                    "operator_main",
+                    json!(["marketplace:operate", "marketplace:read"])
+                ),
+            ]
+        );
+        assert_eq!(
+            roles[2]["privileges"],
+            json!({"operator": "marketplace:operate"})
+        );
+        let document = document();
+        assert_eq!(
+            document["headers"]["auth_scopes"],
+            crate::headers::AUTH_SCOPES
+        );
+        assert_eq!(
+            document["operations"]["dataOffers.list"]["query_params"][2],
+            json!({"name": "limit", "type": "integer", "minimum": 1, "maximum": 200, "description": "Page size (default 50)."})
+        );
+        let empty = document["empty_selection_reason"].as_str().unwrap();
+        assert_eq!(document["reasons"][empty]["status"], 422);
     }
 
     #[test]

@@ -1,11 +1,10 @@
-// Who is calling, and the calls: the roles, the actor headers they send, and the API called
-// by operation id.
+// Who is calling, and the calls: the roles of the document (their actor type and scopes are
+// the manifest's), the actor headers they send, and the API called by operation id.
 
-const ROLES = {
-  provider: { label: "Data provider", type: "agent", id: "node_alpha", scopes: "offers:write marketplace:read" },
-  owner: { label: "Model owner", type: "user", id: "owner_ada", scopes: "round_intents:write marketplace:read" },
-  operator: { label: "Operator", type: "partner", id: "operator_main", scopes: "marketplace:operate marketplace:read" },
-};
+const ROLES = {};
+for (const role of C.roles) {
+  ROLES[role.key] = { label: role.label, type: role.actor_type, id: role.actor_id, scopes: role.scopes, privileges: role.privileges };
+}
 const roleSelect = document.getElementById("actor-role");
 const actorIdInput = document.getElementById("actor-id");
 for (const [key, role] of Object.entries(ROLES)) {
@@ -17,16 +16,18 @@ for (const [key, role] of Object.entries(ROLES)) {
 
 function actor() {
   const role = ROLES[roleSelect.value];
-  return { role: roleSelect.value, type: role.type, id: actorIdInput.value.trim(), scopes: role.scopes };
+  return { role: roleSelect.value, type: role.type, id: actorIdInput.value.trim(), scopes: role.scopes, privileges: role.privileges };
 }
 
+// Whether `who` may call `op`, and if not, the reason the server would refuse it with (its
+// auth layer checks the actor type before the scopes).
 function permits(op, who) {
   const rule = op.auth;
   if (!rule.required) return { ok: true, missing: [] };
-  const held = who.scopes.split(/[\s,]+/);
-  const missing = rule.required_scopes.filter((scope) => !held.includes(scope));
+  const missing = rule.required_scopes.filter((scope) => !who.scopes.includes(scope));
   const typeOk = rule.allowed_actor_types.includes(who.type);
-  return { ok: typeOk && missing.length === 0, missing, typeOk };
+  const refusal = !typeOk ? C.auth_reasons.actor_type_not_allowed : missing.length ? C.auth_reasons.scope_missing : null;
+  return { ok: !refusal, missing, typeOk, refusal };
 }
 
 function setRole(key) {
@@ -49,9 +50,11 @@ function followActorId() {
 
 function renderActor() {
   const who = actor();
+  const held = Object.keys(who.privileges);
   document.getElementById("actor-summary").innerHTML =
-    "Requests carry <code>x-actor-type: " + esc(who.type) + "</code>, <code>x-actor-id: " + esc(who.id) +
-    "</code>, <code>x-auth-scopes: " + esc(who.scopes) + "</code>.";
+    "Requests carry <code>" + esc(C.headers.actor_type) + ": " + esc(who.type) + "</code>, <code>" + esc(C.headers.actor_id) + ": " + esc(who.id) +
+    "</code>, <code>" + esc(C.headers.auth_scopes) + ": " + esc(who.scopes.join(" ")) + "</code>." +
+    (held.length ? " They hold the privilege " + held.map((name) => "<code>" + esc(name) + "</code>").join(", ") + "." : "");
   for (const box of document.querySelectorAll(".needs[data-op]")) renderNeeds(box);
 }
 
@@ -66,7 +69,7 @@ function renderNeeds(box) {
     html += '<span class="ok">You may, as ' + esc(ROLES[who.role].label.toLowerCase()) + ".</span>";
   } else {
     const lack = verdict.missing.length ? "lack " + verdict.missing.join(" ") : "are a " + who.type;
-    html += '<span class="no">As ' + esc(ROLES[who.role].label.toLowerCase()) + " you " + esc(lack) + ": the server will answer 403.</span>";
+    html += '<span class="no">As ' + esc(ROLES[who.role].label.toLowerCase()) + " you " + esc(lack) + ": the server will answer " + esc(statusOf(verdict.refusal)) + ".</span>";
     const fit = Object.keys(ROLES).find((key) => permits(op, ROLES[key]).ok);
     if (fit) html += '<button type="button" class="secondary small" data-act-as="' + fit + '">Act as the ' + esc(ROLES[fit].label.toLowerCase()) + "</button>";
   }
@@ -94,9 +97,12 @@ async function call(opId, options) {
   let path = op.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params[name]));
   if (query) path += "?" + new URLSearchParams(query).toString();
   const who = actor();
-  const headers = { "x-actor-type": who.type, "x-actor-id": who.id, "x-auth-scopes": who.scopes };
+  const headers = {};
+  headers[C.headers.actor_type] = who.type;
+  headers[C.headers.actor_id] = who.id;
+  headers[C.headers.auth_scopes] = who.scopes.join(" ");
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (op.idempotency_required) headers["Idempotency-Key"] = freshKey();
+  if (op.idempotency_required) headers[C.headers.idempotency_key] = freshKey();
   let response;
   try {
     response = await fetch(path, { method: op.method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

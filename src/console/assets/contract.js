@@ -6,9 +6,11 @@
 // timeline), dashboard.js (chart, status, refresh) and main.js (the steps).
 //
 // Everything the page knows of the contract comes from the document the server writes into
-// #marketref-contract: the operations with their paths, auth rules and field reasons, their
-// request schemas, the reason-code messages, the intent status table and the release blockers.
-// Forms, field guidance and in-page checks are built from it; the API is called by operation id.
+// #marketref-contract: the operations with their paths, auth rules, query parameters and field
+// reasons, their request schemas, the reason codes with their messages and statuses, the header
+// names, the roles with the scopes and actor type their operations require, the intent status
+// table and the release blockers. Forms, field guidance and in-page checks are built from it;
+// the API is called by operation id. No scope, status, limit or header name is written here.
 
 let C;
 try {
@@ -24,6 +26,18 @@ function contractError(text) {
   banner.hidden = false;
 }
 
+// The HTTP status the server answers `code` with, from the registry.
+function statusOf(code) {
+  const reason = C.reasons[code];
+  return reason ? reason.status : "?";
+}
+
+// The largest page an operation's `limit` query parameter allows.
+function pageLimit(opId) {
+  const param = (C.operations[opId].query_params || []).find((p) => p.name === "limit");
+  return param ? { limit: param.maximum } : {};
+}
+
 // The reason the runtime answers for a failure of `rule` at `pointer`: the field's reason for
 // that rule, else the longest field reason that is the pointer or a parent of it, else the
 // operation's invalid-request reason.
@@ -36,3 +50,7 @@ function reasonFor(op, pointer, rule) {
   }
   return best ? best[1] : op.invalid_request_reason;
 }
+
+// Elements of the HTML shell that name a part of the contract get it from the document.
+for (const element of document.querySelectorAll("[data-header]")) element.textContent = C.headers[element.dataset.header];
+for (const element of document.querySelectorAll("[data-status-of]")) element.textContent = statusOf(element.dataset.statusOf);

@@ -60,7 +60,7 @@ function renderDashboard(status, summary, label) {
       '<div><dt>paid out</dt><dd data-metric="released_payout_total">' + money(m.released_payout_total) + "</dd></div></dl>" +
       (reasons.length ? "<p>Offers left out, over every match: " + reasons.map(([code, n]) => "<code>" + esc(code) + "</code> " + esc(n)).join(", ") + "</p>" : "");
     opsBox.innerHTML = summary.body.operations.map((op) =>
-      '<li><span class="' + (op.status < 400 ? "status-ok" : "status-bad") + '">' + esc(op.status) + "</span> <code>" + esc(op.operation_id) + "</code>" +
+      '<li><span class="' + (op.reason_code ? "status-bad" : "status-ok") + '">' + esc(op.status) + "</span> <code>" + esc(op.operation_id) + "</code>" +
       (op.reason_code ? ' <span class="error-code">' + esc(op.reason_code) + "</span>" : "") + ' <span class="muted">#' + esc(op.seq) + " by " + esc(op.actor ? op.actor.type + " " + op.actor.id : "anonymous") + " at " + esc(op.at) + "</span></li>").join("") ||
       '<li class="muted">No operation yet.</li>';
   }
@@ -73,7 +73,7 @@ function renderDashboard(status, summary, label) {
 let refreshSeq = 0;
 
 async function list(opId, key) {
-  const res = await call(opId, { query: { limit: 200 } });
+  const res = await call(opId, { query: pageLimit(opId) });
   return res.ok ? res.body[key] : null;
 }
 

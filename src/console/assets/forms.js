@@ -6,13 +6,13 @@ const FORMS = {
     primary: ["seller_node_id", "dataset_fingerprint", "title", "modality", "sample_count", "quality_score", "allowed_tasks", "price_per_round"],
     submit: "Create the offer",
     followsRole: ["seller_node_id", "provider"],
-    example: { seller_node_id: "node_alpha", dataset_fingerprint: "sha256:9f86d081884c7d65", title: "Clinic vitals", modality: "tabular", sample_count: "1200", quality_score: "0.92", allowed_tasks: "classification", price_per_round: "12.5" },
+    example: { dataset_fingerprint: "sha256:9f86d081884c7d65", title: "Clinic vitals", modality: "tabular", sample_count: "1200", quality_score: "0.92", allowed_tasks: "classification", price_per_round: "12.5" },
   },
   intent: {
     primary: ["model_owner_id", "task_type", "required_modalities", "min_quality_score", "budget_total", "round_id"],
     submit: "Post the intent",
     followsRole: ["model_owner_id", "owner"],
-    example: { model_owner_id: "owner_ada", task_type: "classification", required_modalities: ["tabular"], min_quality_score: "0.8", budget_total: "40", round_id: "spring-cohort" },
+    example: { task_type: "classification", required_modalities: ["tabular"], min_quality_score: "0.8", budget_total: "40", round_id: "spring-cohort" },
   },
   preview: { primary: ["round_intent_id", "max_offers", "policy_overrides"], skip: ["intent"], submit: "Preview" },
   match: { primary: ["round_intent_id", "max_offers"], submit: "Match into a contract" },
@@ -21,13 +21,16 @@ const FORMS = {
 
 const forms = {};
 
+// A text that may run past a long line gets a text area.
+const TEXTAREA_FROM = 1000;
+
 function inputKind(schema, root) {
   if (schema.anyOf) return "time";
   if (schema.enum) return "select";
   if (schema.type === "array") return schema.items && resolve(schema.items, root).enum ? "multi" : "list";
   if (schema.type === "number" || schema.type === "integer") return "number";
   if (schema.type === "object") return "group";
-  if (schema.type === "string" && schema.maxLength > 200) return "textarea";
+  if (schema.type === "string" && schema.maxLength >= TEXTAREA_FROM) return "textarea";
   return "text";
 }
 
@@ -70,7 +73,7 @@ function buildForm(element) {
     fill.className = "secondary";
     fill.id = key + "-example";
     fill.textContent = "Fill in the guide's example";
-    fill.addEventListener("click", () => fillForm(form, spec.example));
+    fill.addEventListener("click", () => fillForm(form, exampleOf(spec)));
     actions.append(fill);
   }
   const summary = document.createElement("p");
@@ -183,6 +186,13 @@ function readForm(form) {
     into[path[path.length - 1]] = value;
   }
   return body;
+}
+
+// The guide's example, with the own-id field as the id its role starts with.
+function exampleOf(spec) {
+  const example = Object.assign({}, spec.example);
+  if (spec.followsRole) example[spec.followsRole[0]] = ROLES[spec.followsRole[1]].id;
+  return example;
 }
 
 function fillForm(form, values) {

@@ -45,7 +45,7 @@ onSubmit(forms.preview, (res) => {
     ", at most " + esc(policy.max_offers) + " offers, evaluated at " + esc(policy.evaluated_at) + ". Nothing changed.</p>") +
     "<h4>Would-be selection</h4>" + (p.selected_offers.length ? '<div class="offer-scores" id="preview-selected">' + p.selected_offers.map((offer) =>
       scoreCard("<code>" + esc(offer.offer_id) + "</code>", offer.score_breakdown, esc(offer.seller_node_id) + " · " + money(offer.price_per_round) + " · quality " + esc(offer.quality_score))).join("") + "</div>"
-      : '<p class="muted">Nothing would be selected: a match would answer 422 no_compatible_offers_found.</p>') +
+      : '<p class="muted">Nothing would be selected: a match would answer ' + esc(statusOf(C.empty_selection_reason)) + " " + esc(C.empty_selection_reason) + ".</p>") +
     "<h4>Diagnostics</h4>" + diagnosticsView(p.diagnostics, p.selected_offers.length === 0);
 });
 
@@ -59,9 +59,9 @@ onSubmit(forms.match, async (res) => {
     box.querySelector("button").addEventListener("click", () => {
       openContract(c.contract_id, true);
     });
-  } else if (reasonOf(res) === "no_compatible_offers_found") {
+  } else if (reasonOf(res) === C.empty_selection_reason) {
     const d = res.body.error.details;
-    box.innerHTML = '<div class="banner error" id="no-match" data-status="422"><h4>No contract: no offer matched <code>' + esc(d.round_intent_id) + "</code> (422 <span class=\"error-code\">no_compatible_offers_found</span>)</h4>" +
+    box.innerHTML = '<div class="banner error" id="no-match" data-status="' + res.status + '"><h4>No contract: no offer matched <code>' + esc(d.round_intent_id) + "</code> (" + res.status + ' <span class="error-code">' + esc(reasonOf(res)) + "</span>)</h4>" +
       "<p>" + esc(res.body.error.message) + " Nothing changed. Change what the reasons below point at (a preview with overrides shows what would work), then match again.</p>" +
       diagnosticsView(d, true) + "</div>";
   } else {

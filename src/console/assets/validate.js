@@ -2,7 +2,6 @@
 // failure as the runtime does (instance path of the field, keyword, the reason the runtime
 // would answer), sorted the same way.
 
-
 // The JSON Schema keywords this page checks or reads (a Rust test keeps the schemas inside
 // this list, so no rule of theirs is silently skipped here).
 const SCHEMA_KEYWORDS = ["$schema", "$defs", "$ref", "title", "description", "default", "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "format", "items", "minItems", "maxItems", "uniqueItems", "properties", "required", "additionalProperties", "anyOf"];
@@ -58,8 +57,12 @@ function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+// Day 0 of the next month is the last of this one; setUTCFullYear, unlike Date.UTC, keeps
+// the years 0 to 99 as they are.
 function daysIn(year, month) {
-  return [31, (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 0);
+  return date.getUTCDate();
 }
 
 function isDateTime(text) {

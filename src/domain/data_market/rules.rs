@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::actor::ActorType;
 use crate::clock::parse_rfc3339;
 use crate::contracts::schemas::enum_variants;
 use crate::error::ApiError;
@@ -219,7 +220,8 @@ pub fn release_blocker(state: ContractState) -> Option<Reason> {
 }
 
 /// What the web console shows of these rules, computed from them: the intent status table,
-/// the contract states that block a release, and the eligibility rules with their words.
+/// the contract states that block a release, the eligibility rules with their words, the
+/// reason a match answers when it selects nothing, and the roles one acts as.
 pub fn console_facts() -> Result<Value, ApiError> {
     let statuses: Vec<RoundIntentStatus> = enum_variants().map_err(ApiError::internal)?;
     let mut transitions = Vec::new();
@@ -251,7 +253,44 @@ pub fn console_facts() -> Result<Value, ApiError> {
         "intent_transitions": transitions,
         "release_blockers": release_blockers,
         "rejection_reasons": rejection_reasons,
+        "empty_selection_reason": Reason::NoCompatibleOffersFound.code(),
+        "roles": console_roles(),
     }))
+}
+
+/// The people of the loop the console lets one act as: what each drives, the id it starts
+/// with, and, where the manifest admits several actor types for those operations, the one the
+/// guide (`docs/first-ten-minutes.md`) gives it. Scopes are not here: the console derives them,
+/// and checks the actor type, from the manifest's auth rules of these operations and of the
+/// reads every role makes.
+fn console_roles() -> Value {
+    json!([
+        {
+            "key": "provider",
+            "label": "Data provider",
+            "actor_id": "node_alpha",
+            "actor_type": ActorType::Agent,
+            "drives": ["dataOffers.create"],
+        },
+        {
+            "key": "owner",
+            "label": "Model owner",
+            "actor_id": "owner_ada",
+            "actor_type": ActorType::User,
+            "drives": ["roundIntents.create", "roundIntents.update"],
+        },
+        {
+            "key": "operator",
+            "label": "Operator",
+            "actor_id": "operator_main",
+            "drives": [
+                "dataMarketplace.preview",
+                "dataMarketplace.match",
+                "trainingRounds.create",
+                "escrow.release",
+            ],
+        },
+    ])
 }
 
 /// Whether an offer may go from `from` to `to`: active and paused alternate, either may
