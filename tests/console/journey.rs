@@ -190,8 +190,15 @@ async fn journey(base: &str) {
     page.shot("09-intent-status-race-lost", "#intents-list")
         .await;
 
-    // The contract page before any round: release disabled, with the server's reason.
+    // The contract page before any round: release disabled, with the server's reason. The
+    // owner's lost race is not shown to the operator as an answer of theirs.
     page.act_as("operator", "partner").await;
+    assert_eq!(
+        page.js("return document.getElementById('intent-intent_000002-error') === null")
+            .await,
+        true,
+        "the owner's lost race is not an answer to the operator"
+    );
     page.click("#open-contract_000001").await;
     page.wait_text("#contract-detail", "contract_000001").await;
     assert!(page.disabled("#release-button").await);

@@ -4,13 +4,15 @@
 //! page shows, and saves a screenshot of each step under `artifacts/console/`.
 //!
 //! `support` drives the browser; `serving` checks the page as served; `journey` walks the
-//! loop; `forms` holds the page's checks against the server's.
+//! loop; `forms` holds the page's checks against the server's; `guards` the mistakes the page
+//! keeps a user from.
 //!
 //! A machine without Chromium or chromedriver gets them from `scripts/install-browser.sh`, which
 //! the tests run themselves (and `.ci/run` before them); where that cannot install them, the
 //! tests fail, they do not skip.
 
 mod forms;
+mod guards;
 mod journey;
 mod serving;
 mod support;

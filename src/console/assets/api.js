@@ -30,9 +30,11 @@ function permits(op, who) {
   return { ok: !refusal, missing, typeOk, refusal };
 }
 
+// Acting as another role: the answers on the page were given to the previous one.
 function setRole(key) {
   roleSelect.value = key;
   actorIdInput.value = ROLES[key].id;
+  clearAnswers();
   renderActor();
 }
 

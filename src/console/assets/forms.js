@@ -279,6 +279,8 @@ function onSubmit(form, done) {
   form.element.addEventListener("submit", async (event) => {
     event.preventDefault();
     const summary = document.getElementById(form.key + "-summary");
+    // A new attempt: the answer to the previous one must not pass for this one's.
+    document.getElementById(form.key + "-result").innerHTML = "";
     for (const field of form.fields) clearServerError(field);
     const body = readForm(form);
     const errors = validateBody(form.opId, body);

@@ -3,6 +3,18 @@
 
 const state = { offers: [], intents: [], contracts: [], rounds: [], openContract: null, intentErrors: {}, contractErrors: {} };
 
+// Takes every answer of the server off the page (a step's result, a refusal at a field, on an
+// intent's row or at the release), for when they were given to someone else.
+function clearAnswers() {
+  for (const form of Object.values(forms)) {
+    document.getElementById(form.key + "-result").innerHTML = "";
+    for (const field of form.fields) clearServerError(field);
+  }
+  state.intentErrors = {};
+  state.contractErrors = {};
+  for (const element of document.querySelectorAll("div.row-error, #release-error")) element.remove();
+}
+
 function money(value) {
   return esc(value) + " USD";
 }
