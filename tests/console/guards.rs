@@ -1,5 +1,5 @@
 //! The mistakes the page keeps a new user from: an answer left on the page after the attempt
-//! it answered.
+//! it answered, and a preview sent without the intent to preview.
 
 use super::support::{Console, against_served};
 
@@ -41,6 +41,49 @@ async fn answers(base: &str) {
         page.text("#intent-result").await,
         "",
         "the provider's refusal is not an answer to the owner"
+    );
+
+    page.close().await;
+}
+
+/// A preview names a stored intent (the form offers no inline one): an empty or blank id is
+/// caught in the page, which says what to do, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_without_an_intent_id_is_caught_in_the_page() {
+    against_served("the preview check", |base| async move {
+        no_intent_id(&base).await
+    })
+    .await;
+}
+
+async fn no_intent_id(base: &str) {
+    let page = Console::open(base).await;
+    page.act_as("operator", "partner").await;
+    let hint = page.text("#preview-round_intent_id-hint").await;
+    assert!(hint.contains("Required."), "{hint}");
+
+    for blank in ["", "   "] {
+        page.fill("#preview-round_intent_id", blank).await;
+        page.click("#preview-submit").await;
+        page.wait_text("#preview-summary", "nothing was sent").await;
+        let said = page
+            .wait_text(
+                "#preview-round_intent_id-error",
+                "Name the intent to preview",
+            )
+            .await;
+        assert!(
+            said.contains("post one in step 2") && said.contains("round_intent_id_required"),
+            "{said}"
+        );
+        let focused = page.js("return document.activeElement.id").await;
+        assert_eq!(focused, "preview-round_intent_id", "{blank:?}");
+        assert_eq!(page.text("#preview-result").await, "", "{blank:?}");
+    }
+    let updated = page.text("#dash-updated").await;
+    assert!(
+        updated.contains("page load"),
+        "no preview was sent: {updated}"
     );
 
     page.close().await;

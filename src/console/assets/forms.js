@@ -14,10 +14,16 @@ const FORMS = {
     followsRole: ["model_owner_id", "owner"],
     example: { task_type: "classification", required_modalities: ["tabular"], min_quality_score: "0.8", budget_total: "40", round_id: "spring-cohort" },
   },
-  preview: { primary: ["round_intent_id", "max_offers", "policy_overrides"], skip: ["intent"], submit: "Preview" },
-  match: { primary: ["round_intent_id", "max_offers"], submit: "Match into a contract" },
+  // The preview form offers no inline `intent`, so here an intent is named by its id or not at
+  // all: the form needs the id (the match's schema requires it anyway); each says what to do.
+  preview: { primary: ["round_intent_id", "max_offers", "policy_overrides"], skip: ["intent"], submit: "Preview", requires: { round_intent_id: nameAnIntent("preview") } },
+  match: { primary: ["round_intent_id", "max_offers"], submit: "Match into a contract", requires: { round_intent_id: nameAnIntent("match") } },
   round: { primary: ["contract_ids"], submit: "Run a training round" },
 };
+
+function nameAnIntent(verb) {
+  return "Name the intent to " + verb + ": post one in step 2 (its id is then filled in here), or copy an id from the round intents list.";
+}
 
 const forms = {};
 
@@ -91,7 +97,7 @@ function addField(form, container, root, parentSchema, parentPointer, name) {
   const pointer = pointerJoin(parentPointer, name);
   const dotted = fieldName(pointer);
   const id = form.key + "-" + dotted.replace(/\./g, "-");
-  const required = (parentSchema.required || []).includes(name);
+  const required = (parentSchema.required || []).includes(name) || (parentPointer === "" && name in (form.spec.requires || {}));
   const kind = inputKind(schema, root);
   if (kind === "group") {
     const group = document.createElement("fieldset");
@@ -235,7 +241,25 @@ function clearServerError(field) {
 }
 
 function pageErrorHtml(error) {
-  return esc(ruleWords(error.keyword, error.schema)) + ' <span class="muted">(' + "rule <code>" + esc(error.keyword) + "</code>, reason <code>" + esc(error.reason_code) + "</code>)</span>";
+  return esc(ruleWords(error.keyword, error.schema)) + (error.help ? " " + esc(error.help) : "") +
+    ' <span class="muted">(' + "rule <code>" + esc(error.keyword) + "</code>, reason <code>" + esc(error.reason_code) + "</code>)</span>";
+}
+
+// The page's findings for a form's body: the request schema's, and the top-level fields the
+// form needs because of what it leaves out (its `requires`), each saying what to do.
+function formErrors(form, body) {
+  const errors = validateBody(form.opId, body);
+  for (const [name, help] of Object.entries(form.spec.requires || {})) {
+    const pointer = pointerJoin("", name);
+    const missing = errors.find((e) => e.instance_path === pointer && e.keyword === "required");
+    if (missing) {
+      missing.help = help;
+    } else if (body[name] === undefined) {
+      const field = form.fields.find((f) => f.pointer === pointer);
+      errors.push({ instance_path: pointer, keyword: "required", schema: field.schema, field: field.dotted, rule: "required", reason_code: reasonFor(form.op, pointer, "required"), help });
+    }
+  }
+  return errors.sort(byPlace);
 }
 
 // Shows the page's own findings at the touched fields (or at every field on submit).
@@ -255,7 +279,7 @@ function showPageErrors(form, errors, all) {
 }
 
 function liveCheck(form) {
-  const errors = validateBody(form.opId, readForm(form));
+  const errors = formErrors(form, readForm(form));
   showPageErrors(form, errors, false);
   const summary = document.getElementById(form.key + "-summary");
   if (!errors.length) summary.textContent = "";
@@ -283,7 +307,7 @@ function onSubmit(form, done) {
     document.getElementById(form.key + "-result").innerHTML = "";
     for (const field of form.fields) clearServerError(field);
     const body = readForm(form);
-    const errors = validateBody(form.opId, body);
+    const errors = formErrors(form, body);
     const shown = showPageErrors(form, errors, true);
     if (errors.length) {
       summary.textContent = errors.length === 1 ? "1 field needs attention; nothing was sent." : shown.size + " fields need attention; nothing was sent.";

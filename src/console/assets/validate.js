@@ -136,13 +136,19 @@ function fieldName(pointer) {
   return pointer.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~")).join(".");
 }
 
+// The runtime's order of failures: by instance path, then keyword.
+function byPlace(a, b) {
+  if (a.instance_path !== b.instance_path) return a.instance_path < b.instance_path ? -1 : 1;
+  return a.keyword < b.keyword ? -1 : a.keyword > b.keyword ? 1 : 0;
+}
+
 // Every failure of `body` for operation `opId`, as the runtime would report them.
 function validateBody(opId, body) {
   const op = C.operations[opId];
   const root = C.schemas[op.request_schema];
   const errors = [];
   check(root, body, root, "", errors);
-  errors.sort((a, b) => (a.instance_path < b.instance_path ? -1 : a.instance_path > b.instance_path ? 1 : a.keyword < b.keyword ? -1 : a.keyword > b.keyword ? 1 : 0));
+  errors.sort(byPlace);
   const seen = new Set();
   return errors.filter((e) => {
     const key = e.instance_path + " " + e.keyword;
