@@ -4,21 +4,16 @@
 use fantoccini::key::Key;
 use serde_json::{Value, json};
 
-use super::support::{Actor, Console, OPERATOR, OWNER, PROVIDER, against_served, api};
+use super::support::{Actor, Console, OPERATOR, OWNER, PROVIDER, api, in_browser};
 
 /// Every input has a label and every control is reachable from the keyboard; and the page's
 /// own checks give, for a table of broken bodies, the field, rule and reason the server gives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_checks_fields_as_the_server_does() {
-    against_served("the browser check", |base| async move {
-        same_rules(&base).await
-    })
-    .await;
+    in_browser("the browser check", same_rules).await;
 }
 
-async fn same_rules(base: &str) {
-    let page = Console::open(base).await;
-
+async fn same_rules(page: &Console, base: &str) {
     let unlabelled = page
         .js("return Array.from(document.querySelectorAll('input, select, textarea')).filter(e => e.labels.length === 0).map(e => e.id)")
         .await;
@@ -207,8 +202,6 @@ async fn same_rules(base: &str) {
         ))
         .await;
     assert_eq!(valid, 0, "a valid offer passes the page's checks");
-
-    page.close().await;
 }
 
 fn offer(changes: Value) -> Value {

@@ -1,23 +1,17 @@
 //! The mistakes the page keeps a new user from: an answer left on the page after the attempt
 //! it answered, and a preview sent without the intent to preview.
 
-use super::support::{Console, against_served};
+use super::support::{Console, in_browser};
 
 /// A step's answer belongs to the attempt it answered. An attempt the page refuses itself, and
 /// a change of the acting role, take the previous answer off the page instead of leaving it to
 /// pass for the new one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_does_not_outlive_its_attempt() {
-    against_served(
-        "the answer check",
-        |base| async move { answers(&base).await },
-    )
-    .await;
+    in_browser("the answer check", answers).await;
 }
 
-async fn answers(base: &str) {
-    let page = Console::open(base).await;
-
+async fn answers(page: &Console, _: &str) {
     page.act_as("provider", "agent").await;
     page.click("#offer-example").await;
     page.click("#offer-submit").await;
@@ -26,38 +20,32 @@ async fn answers(base: &str) {
     page.fill("#offer-quality_score", "1.5").await;
     page.click("#offer-submit").await;
     page.wait_text("#offer-summary", "nothing was sent").await;
-    assert_eq!(
-        page.text("#offer-result").await,
-        "",
-        "the first offer's success is not this attempt's answer"
-    );
+    page.shows_nothing(
+        "#offer-result",
+        "the first offer's success is not this attempt's answer",
+    )
+    .await;
 
     page.click("#intent-example").await;
     page.click("#intent-submit").await;
     page.wait_text("#intent-result", "auth_scope_missing").await;
     page.refreshed_after("roundIntents.create").await;
     page.act_as("owner", "user").await;
-    assert_eq!(
-        page.text("#intent-result").await,
-        "",
-        "the provider's refusal is not an answer to the owner"
-    );
-
-    page.close().await;
+    page.shows_nothing(
+        "#intent-result",
+        "the provider's refusal is not an answer to the owner",
+    )
+    .await;
 }
 
 /// A preview names a stored intent (the form offers no inline one): an empty or blank id is
 /// caught in the page, which says what to do, and nothing is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preview_without_an_intent_id_is_caught_in_the_page() {
-    against_served("the preview check", |base| async move {
-        no_intent_id(&base).await
-    })
-    .await;
+    in_browser("the preview check", no_intent_id).await;
 }
 
-async fn no_intent_id(base: &str) {
-    let page = Console::open(base).await;
+async fn no_intent_id(page: &Console, _: &str) {
     page.act_as("operator", "partner").await;
     let hint = page.text("#preview-round_intent_id-hint").await;
     assert!(hint.contains("Required."), "{hint}");
@@ -78,13 +66,12 @@ async fn no_intent_id(base: &str) {
         );
         let focused = page.js("return document.activeElement.id").await;
         assert_eq!(focused, "preview-round_intent_id", "{blank:?}");
-        assert_eq!(page.text("#preview-result").await, "", "{blank:?}");
+        page.shows_nothing("#preview-result", &format!("an answer to {blank:?}"))
+            .await;
     }
     let updated = page.text("#dash-updated").await;
     assert!(
         updated.contains("page load"),
         "no preview was sent: {updated}"
     );
-
-    page.close().await;
 }

@@ -3,22 +3,16 @@
 use fantoccini::key::Key;
 use serde_json::json;
 
-use super::support::{Console, OPERATOR, OWNER, PROVIDER, against_served, api};
+use super::support::{Console, OPERATOR, OWNER, PROVIDER, api, in_browser};
 
 /// The six steps of the loop, the forbidden action, and the failure views: a rule broken in
 /// the page, a rule only the server checks, no match, a lost status race, a second release.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_in_a_browser() {
-    against_served(
-        "the browser journey",
-        |base| async move { journey(&base).await },
-    )
-    .await;
+    in_browser("the browser journey", journey).await;
 }
 
-async fn journey(base: &str) {
-    let page = Console::open(base).await;
-
+async fn journey(page: &Console, base: &str) {
     // Step 1, first a value the page refuses itself: nothing is sent.
     page.act_as("provider", "agent").await;
     page.fill("#offer-dataset_fingerprint", "sha256:9f86d081884c7d65")
@@ -353,6 +347,4 @@ async fn journey(base: &str) {
         "the page is {overflow} px wider than a phone"
     );
     page.shot("16-phone-width", "#step-offer").await;
-
-    page.close().await;
 }

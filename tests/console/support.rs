@@ -169,15 +169,17 @@ impl Drop for Served {
     }
 }
 
-/// Runs one browser test against a `marketref serve` of its own, and fails it when it outruns
-/// [`BUDGET`].
-pub(super) async fn against_served<F, Fut>(what: &str, test: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+/// Runs one browser test: a `marketref serve` of its own, the console open on it, and `test`
+/// given the page and the server's base URL; the test fails when it outruns [`BUDGET`].
+pub(super) async fn in_browser(what: &str, test: impl AsyncFnOnce(&Console, &str)) {
     let served = Served::start();
-    tokio::time::timeout(BUDGET, test(served.base()))
+    let base = served.base();
+    let run = async {
+        let page = Console::open(&base).await;
+        test(&page, &base).await;
+        page.close().await;
+    };
+    tokio::time::timeout(BUDGET, run)
         .await
         .unwrap_or_else(|_| panic!("{what} outran its time budget"));
 }
@@ -296,6 +298,12 @@ impl Console {
             );
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Fails the test unless `css` shows no text; `why` says what it would wrongly show.
+    pub(super) async fn shows_nothing(&self, css: &str, why: &str) {
+        let text = self.text(css).await;
+        assert!(text.is_empty(), "{css} shows {text:?}: {why}");
     }
 
     /// Waits until a script returns true.
