@@ -98,7 +98,7 @@ function renderIntents() {
         let blocked = "";
         if (t.when === "contract_released") {
           const contract = state.contracts.find((c) => c.contract_id === intent.contract_id);
-          if (!contract || contract.state !== "escrow_released") {
+          if (!contract || !C.released_contract_states.includes(contract.state)) {
             blocked = "only once the escrow of " + (intent.contract_id || "its contract") + " is released";
           }
         }

@@ -208,6 +208,12 @@ pub fn intent_transition_allowed(
     }
 }
 
+/// Whether a contract in `state` has released its escrow: what lets its matched intent close
+/// (the intent table's `contract_released`).
+pub fn contract_released(state: ContractState) -> bool {
+    state == ContractState::EscrowReleased
+}
+
 /// Why a contract in `state` cannot release its escrow, if its state alone says so (spec
 /// section 6): the reason `escrow.release` answers. A bound contract releases once its round
 /// is stored.
@@ -238,9 +244,13 @@ pub fn console_facts() -> Result<Value, ApiError> {
         }
     }
     let mut release_blockers = serde_json::Map::new();
+    let mut released_states = Vec::new();
     for state in enum_variants::<ContractState>().map_err(ApiError::internal)? {
         if let Some(reason) = release_blocker(state) {
             release_blockers.insert(state.as_str().to_owned(), json!(reason.code()));
+        }
+        if contract_released(state) {
+            released_states.push(state);
         }
     }
     let rejection_reasons: Vec<Value> = REJECTION_REASONS
@@ -252,6 +262,7 @@ pub fn console_facts() -> Result<Value, ApiError> {
         "intent_statuses": statuses,
         "intent_transitions": transitions,
         "release_blockers": release_blockers,
+        "released_contract_states": released_states,
         "rejection_reasons": rejection_reasons,
         "empty_selection_reason": Reason::NoCompatibleOffersFound.code(),
         "roles": console_roles(),

@@ -12,8 +12,8 @@ use crate::store::Tx;
 use super::super::rules;
 use super::super::store::{self, DataMarketStore, IntentFilter, Sequenced};
 use super::super::types::{
-    ContractState, RoundIntent, RoundIntentCreateRequest, RoundIntentListResponse,
-    RoundIntentResponse, RoundIntentStatus, RoundIntentUpdateRequest,
+    RoundIntent, RoundIntentCreateRequest, RoundIntentListResponse, RoundIntentResponse,
+    RoundIntentStatus, RoundIntentUpdateRequest,
 };
 use super::{cursor_seq, future_time, is_operator, money, next_id, transition_refused};
 
@@ -126,7 +126,7 @@ pub(super) fn update(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiE
         let released = match &intent.contract_id {
             Some(contract_id) => tx
                 .contract(contract_id)?
-                .is_some_and(|contract| contract.state == ContractState::EscrowReleased),
+                .is_some_and(|contract| rules::contract_released(contract.state)),
             None => false,
         };
         if !rules::intent_transition_allowed(intent.status, next, released) {
