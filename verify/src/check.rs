@@ -1,14 +1,12 @@
-//! Judging a response: what the milestone expects, and what the contract requires of every
-//! response whether a milestone asks or not (schema, allowed reason, the registry's code and
-//! message, the echoed correlation id).
+//! Judging a response against what its step (or probe) asks: the expectations, and the
+//! response schema of a success. What every answer must keep whatever the step asks is judged
+//! apart, in [`crate::rules`].
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use marketref::contracts::schemas;
-use marketref::headers::{CORRELATION_ID, IDEMPOTENT_REPLAYED};
 use marketref::manifest::Manifest;
-use marketref::reason::Reason;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -48,7 +46,7 @@ impl Check {
     }
 }
 
-const ERROR_ENVELOPE: &str = "ErrorEnvelope";
+pub const ERROR_ENVELOPE: &str = "ErrorEnvelope";
 
 /// Every response schema of the manifest plus the error envelope, compiled once.
 fn validators() -> &'static BTreeMap<String, jsonschema::Validator> {
@@ -90,158 +88,33 @@ pub fn schema_failures(name: &str, value: &Value) -> Vec<String> {
     failures
 }
 
-/// What the contract requires of any response on `route`.
-pub fn contract_checks(
+/// The schema check of a success: the operation's response schema, against the JSON body or,
+/// for an operation that answers text, the text. `None` for errors (the contract rules judge
+/// their envelope) and for routes no operation declares.
+pub fn response_schema_check(
     route: &Route<'_>,
     response: &Incoming,
     body: Option<&Value>,
-    correlation_id: &str,
-) -> Vec<Check> {
-    // An operation that answers text (the Prometheus metrics, the console page) is judged on
-    // its media type and its text; its errors are JSON like every other.
-    if let (Some(operation), true) = (route.operation(), response.status < 400)
-        && let Some(media_type) = &operation.response_media_type
-    {
-        return text_checks(operation, response, media_type, correlation_id);
-    }
-    let mut checks = Vec::new();
-    let replayed = response
-        .headers
-        .get(IDEMPOTENT_REPLAYED)
-        .map(String::as_str)
-        == Some("true");
-    checks.push(Check::new(
-        "contract: content-type",
-        json!("application/json"),
-        json!(
-            response.headers.get("content-type").map(|value| value
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim())
-        ),
-    ));
-    let Some(body) = body else {
-        checks.push(Check::judged(
-            "contract: JSON body",
-            false,
-            json!("a JSON document"),
-            json!("not JSON"),
-        ));
-        return checks;
-    };
-    checks.push(correlation_id_echoed(response, correlation_id));
-
+) -> Option<Check> {
+    let operation = route.operation()?;
     if response.status >= 400 {
-        let failures = schema_failures(ERROR_ENVELOPE, body);
-        checks.push(Check::judged(
-            "contract: error envelope schema",
-            failures.is_empty(),
-            json!(ERROR_ENVELOPE),
-            json!(failures),
-        ));
-        let allowed = route.allowed_reasons();
-        let code = body
-            .pointer("/error/details/reason_code")
-            .and_then(Value::as_str);
-        let reason = code.and_then(Reason::from_code);
-        checks.push(Check::judged(
-            "contract: reason allowed for this operation",
-            reason.is_some_and(|r| allowed.contains(&r)),
-            json!(allowed.iter().map(|r| r.code()).collect::<Vec<_>>()),
-            json!(code),
-        ));
-        if let Some(reason) = reason {
-            checks.push(Check::new(
-                "contract: error as the registry declares it",
-                json!({"status": reason.status(), "code": reason.class().code(), "message": reason.message()}),
-                json!({
-                    "status": response.status,
-                    "code": body.pointer("/error/code"),
-                    "message": body.pointer("/error/message"),
-                }),
-            ));
-        }
-    } else if let Some(operation) = route.operation() {
-        checks.push(Check::new(
-            "contract: success status",
-            json!(operation.success_status),
-            json!(response.status),
-        ));
-        let failures = schema_failures(&operation.response_schema, body);
-        checks.push(Check::judged(
-            "contract: response schema",
-            failures.is_empty(),
-            json!(operation.response_schema),
-            json!(failures),
-        ));
+        return None;
+    }
+    let failures = if operation.response_media_type.is_some() {
+        let text = String::from_utf8_lossy(&response.body).into_owned();
+        schema_failures(&operation.response_schema, &Value::String(text))
     } else {
-        checks.push(Check::judged(
-            "contract: a route no operation declares answers with an error",
-            false,
-            json!(">= 400"),
-            json!(response.status),
-        ));
-    }
-
-    // A replay returns the stored body as it was, with the first request's correlation id.
-    if let (Some(Value::String(echoed)), false) = (body.get("correlation_id"), replayed) {
-        checks.push(Check::new(
-            "contract: correlation_id in the body",
-            json!(correlation_id),
-            json!(echoed),
-        ));
-    }
-    checks
-}
-
-/// Every answer, JSON or text, success or error, echoes the correlation id sent.
-fn correlation_id_echoed(response: &Incoming, correlation_id: &str) -> Check {
-    Check::new(
-        format!("contract: {CORRELATION_ID} echoed"),
-        json!(correlation_id),
-        json!(response.headers.get(CORRELATION_ID)),
-    )
-}
-
-fn media_type_essence(value: &str) -> &str {
-    value.split(';').next().unwrap_or_default().trim()
-}
-
-/// The contract of a success answered as text: its media type, its status, the correlation id
-/// echoed, and its text against the response schema.
-fn text_checks(
-    operation: &marketref::manifest::Operation,
-    response: &Incoming,
-    media_type: &str,
-    correlation_id: &str,
-) -> Vec<Check> {
-    let text = String::from_utf8_lossy(&response.body).into_owned();
-    let failures = schema_failures(&operation.response_schema, &Value::String(text));
-    vec![
-        Check::new(
-            "contract: content-type",
-            json!(media_type_essence(media_type)),
-            json!(
-                response
-                    .headers
-                    .get("content-type")
-                    .map(|value| media_type_essence(value))
-            ),
-        ),
-        correlation_id_echoed(response, correlation_id),
-        Check::new(
-            "contract: success status",
-            json!(operation.success_status),
-            json!(response.status),
-        ),
-        Check::judged(
-            "contract: response schema",
-            failures.is_empty(),
-            json!(operation.response_schema),
-            json!(failures),
-        ),
-    ]
+        match body {
+            Some(body) => schema_failures(&operation.response_schema, body),
+            None => vec!["the body is not JSON".to_owned()],
+        }
+    };
+    Some(Check::judged(
+        "response schema",
+        failures.is_empty(),
+        json!(operation.response_schema),
+        json!(failures),
+    ))
 }
 
 /// What the milestone's step expects. `body` is the normalised body (or the recorded text).

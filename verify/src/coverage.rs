@@ -94,9 +94,9 @@ pub fn compute(runs: &[MilestoneRun]) -> Coverage {
             reasons: run
                 .floor
                 .iter()
-                .map(|(reason, covered)| FloorReason {
-                    reason_code: reason.code().to_owned(),
-                    covered: *covered,
+                .map(|reason| FloorReason {
+                    reason_code: reason.reason.code().to_owned(),
+                    covered: reason.returned(),
                 })
                 .collect(),
         })

@@ -1,18 +1,36 @@
 //! Sends one request, receives its response and judges it: the one path by which every probe
-//! and every step reaches the server.
+//! and every step reaches the server. It judges what the caller asks and, apart, the contract
+//! rules, for which it keeps track of the run's idempotent requests.
+
+use std::cell::RefCell;
 
 use marketref::manifest::Manifest;
 use serde_json::{Value, json};
 
 use crate::check::{self, Check};
 use crate::exchange::{self, Exchange, Phase};
+use crate::replay::Replays;
 use crate::route;
+use crate::rules;
 use crate::target::{self, Incoming, Outgoing};
 
 pub struct Driver<'a> {
     pub client: &'a reqwest::Client,
     pub base_url: &'a str,
     pub manifest: &'static Manifest,
+    /// The run's idempotent requests so far; never borrowed across an await.
+    pub replays: RefCell<Replays>,
+}
+
+impl<'a> Driver<'a> {
+    pub fn new(client: &'a reqwest::Client, base_url: &'a str) -> Driver<'a> {
+        Driver {
+            client,
+            base_url,
+            manifest: Manifest::embedded(),
+            replays: RefCell::new(Replays::default()),
+        }
+    }
 }
 
 /// Who an exchange is, for the record.
@@ -28,7 +46,8 @@ pub struct Label<'a> {
 pub type Judge<'j> = &'j dyn Fn(&Incoming, &Value) -> Vec<Check>;
 
 impl Driver<'_> {
-    /// Sends `request` and judges the answer: first the caller's checks, then the contract's.
+    /// Sends `request` and judges the answer: the caller's checks and a success's response
+    /// schema (whether the exchange passed), and the contract rules (apart).
     /// `extra_headers` are response headers to record because a check reads them.
     pub async fn exchange(
         &self,
@@ -41,6 +60,10 @@ impl Driver<'_> {
         let route = route::resolve(self.manifest, &request.method, path_only);
         let operation_id = route.operation().map(|op| op.operation_id.clone());
         let recorded_request = exchange::record_request(&request);
+        let replay = self
+            .replays
+            .borrow()
+            .classify(route.operation(), &recorded_request);
         let (result, elapsed) = target::send(self.client, self.base_url, &request).await;
         let mut record = Exchange {
             phase: label.phase,
@@ -53,6 +76,9 @@ impl Driver<'_> {
             error: None,
             checks: Vec::new(),
             passed: false,
+            rules: Vec::new(),
+            subject: None,
+            advisory: false,
             elapsed,
         };
         let incoming = match result {
@@ -74,14 +100,32 @@ impl Driver<'_> {
             .unwrap_or_else(|| exchange::non_json_body(&incoming));
         exchange::normalise(route.operation(), incoming.status, &mut body);
         let mut checks = judge(&incoming, &body);
-        checks.extend(check::contract_checks(
-            &route,
-            &incoming,
-            parsed.as_ref(),
-            label.correlation_id,
-        ));
+        // A probe asks only its own question; a step also answers for its response schema.
+        if matches!(label.phase, Phase::Step | Phase::Seed) {
+            checks.extend(check::response_schema_check(
+                &route,
+                &incoming,
+                parsed.as_ref(),
+            ));
+        }
+        record.rules = rules::judge(&rules::Answer {
+            route: &route,
+            incoming: &incoming,
+            body: parsed.as_ref().map(|_| &body),
+            correlation_id: label.correlation_id,
+            replay: &replay,
+        });
         record.passed = checks.iter().all(|c| c.passed);
         record.checks = checks;
+        if let Some(request) = &record.request {
+            self.replays.borrow_mut().record(
+                route.operation(),
+                request,
+                record.label(),
+                incoming.status,
+                &body,
+            );
+        }
         record.response = Some(exchange::record_response(&incoming, body, extra_headers));
         record
     }
@@ -105,6 +149,9 @@ pub fn unsent(label: &Label<'_>, operation_id: Option<String>, why: String) -> E
         )],
         error: Some(why),
         passed: false,
+        rules: Vec::new(),
+        subject: None,
+        advisory: false,
         elapsed: std::time::Duration::ZERO,
     }
 }

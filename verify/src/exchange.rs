@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::check::Check;
+use crate::rules::RuleCheck;
 use crate::target::{Incoming, Outgoing};
 
 /// Request and response bodies larger than this are recorded by size and SHA-256.
@@ -24,7 +25,10 @@ pub enum Phase {
     Routing,
     /// A generated probe of an auth rule.
     Auth,
-    /// A step of the milestone (the seed included).
+    /// A request that loads the seed (reset, fixtures, API steps): how the seeded state was
+    /// reached, which differs by path, so the outcome leaves it out.
+    Seed,
+    /// A step of the milestone: its scenarios and the seed's own `steps`.
     Step,
 }
 
@@ -33,6 +37,7 @@ impl Phase {
         match self {
             Phase::Routing => "routing",
             Phase::Auth => "auth",
+            Phase::Seed => "seed",
             Phase::Step => "step",
         }
     }
@@ -76,8 +81,19 @@ pub struct Exchange {
     /// Why there is no request or no response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the step or probe itself asks: its expectations and a success's response schema.
     pub checks: Vec<Check>,
+    /// Whether every one of `checks` held.
     pub passed: bool,
+    /// The contract rules judged on this answer (see [`crate::rules`]), apart from `checks`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleCheck>,
+    /// The step's words for what it checks, for the conformance report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The milestone marks this step advisory: its failure does not fail the run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
     /// Terminal and stamp folder only.
     #[serde(skip)]
     pub elapsed: Duration,
@@ -95,6 +111,36 @@ impl Exchange {
 
     pub fn label(&self) -> String {
         format!("{}/{}", self.scenario, self.step)
+    }
+
+    /// The answer in a few words: `404 route_not_found`, `200`, `no answer (...)`.
+    pub fn answer_words(&self) -> String {
+        match (&self.response, self.reason_code()) {
+            (Some(response), Some(reason)) => format!("{} {reason}", response.status),
+            (Some(response), None) => response.status.to_string(),
+            (None, _) => format!(
+                "no answer ({})",
+                self.error.as_deref().unwrap_or("no request was sent")
+            ),
+        }
+    }
+
+    /// `METHOD /path` of the request, or the step's label when none was sent.
+    pub fn request_words(&self) -> String {
+        self.request.as_ref().map_or_else(
+            || self.label(),
+            |request| format!("{} {}", request.method, request.path),
+        )
+    }
+
+    /// Whether this exchange's own failure fails the run.
+    pub fn fails_run(&self) -> bool {
+        !self.passed && !self.advisory
+    }
+
+    /// The contract rules this answer broke.
+    pub fn broken_rules(&self) -> impl Iterator<Item = &RuleCheck> {
+        self.rules.iter().filter(|check| !check.passed)
     }
 }
 

@@ -11,9 +11,13 @@
 //!   [`marketref::http::run`] on `127.0.0.1:0`; otherwise any `--base-url`.
 //! - [`driver`]: sends one request and judges its response, the only path to the server.
 //! - [`gates`]: the drift check, the routing probes and the generated auth probes.
-//! - [`run`]: one milestone, start to end; [`check`] judges responses (the step's
-//!   expectations and the contract's own rules); [`template`] resolves `${capture}`s.
-//! - [`outcome`], [`coverage`], [`artifacts`], [`terminal`]: what a run leaves behind.
+//! - [`run`]: one milestone, start to end; [`seeding`] reaches its seeded state through the
+//!   dev routes or the API; [`session`] runs its steps in order; [`check`] judges an answer
+//!   against its step, [`rules`] against the contract rules every answer keeps (with
+//!   [`replay`], which knows the run's idempotent requests); [`template`] resolves
+//!   `${capture}`s.
+//! - [`outcome`], [`coverage`], [`divergence`], [`report`], [`junit`], [`artifacts`],
+//!   [`terminal`]: what a run leaves behind.
 //!
 //! # Invariant
 //!
@@ -32,21 +36,29 @@ use std::path::{Path, PathBuf};
 pub mod artifacts;
 pub mod check;
 pub mod coverage;
+pub mod divergence;
 pub mod driver;
 pub mod error;
 pub mod exchange;
 pub mod gates;
+pub mod junit;
 pub mod milestone;
 pub mod outcome;
 pub mod pointer;
+pub mod replay;
+pub mod report;
 pub mod route;
+pub mod rules;
 pub mod run;
+pub mod seeding;
+pub mod session;
 pub mod target;
 pub mod template;
 pub mod terminal;
 
 pub use error::{Error, ErrorKind, SourceLocation};
 pub use milestone::Milestone;
+pub use seeding::SeedChoice;
 
 use crate::gates::ContractsGate;
 use crate::run::MilestoneRun;
@@ -67,6 +79,8 @@ pub struct Options {
     pub update_expected: bool,
     /// Report coverage of all milestones together; a gap fails the run.
     pub coverage: bool,
+    /// Which path seeds the milestones (`--seed`).
+    pub seed: SeedChoice,
 }
 
 /// The verdict of one call.
@@ -191,6 +205,11 @@ pub fn verify(options: &Options, out: &mut dyn Write) -> Result<Verdict, Error> 
             )
         })?;
     let client = target::client()?;
+    let setting = run::RunSetting {
+        base_url: options.base_url.as_deref(),
+        seed: options.seed,
+        client: &client,
+    };
     let stamp = artifacts::stamp_now();
 
     let mut gates_by_root: BTreeMap<PathBuf, ContractsGate> = BTreeMap::new();
@@ -204,8 +223,7 @@ pub fn verify(options: &Options, out: &mut dyn Write) -> Result<Verdict, Error> 
         let mut run = tokio.block_on(run::run_milestone(
             milestone,
             contracts,
-            options.base_url.as_deref(),
-            &client,
+            &setting,
             &mut terminal,
         ))?;
         if options.update_expected {
@@ -226,7 +244,7 @@ pub fn verify(options: &Options, out: &mut dyn Write) -> Result<Verdict, Error> 
         )?;
     }
     if let Some(path) = &options.junit {
-        artifacts::write_file(path, &artifacts::junit(&runs))?;
+        artifacts::write_file(path, &junit::junit(&runs))?;
     }
     let verdict = Verdict {
         runs,

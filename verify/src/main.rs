@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -27,7 +27,8 @@ struct Cli {
     paths: Vec<PathBuf>,
 
     /// Drive the server at this URL (http only) instead of starting the reference runtime in
-    /// process on a fresh temporary store. Seeding needs that server started with --dev.
+    /// process on a fresh temporary store. Without the server's dev routes, a milestone is
+    /// seeded through its API seed (`seed: api:`), on a server that starts empty.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 
@@ -51,6 +52,19 @@ struct Cli {
     /// makes the run fail.
     #[arg(long)]
     coverage: bool,
+
+    /// How to seed each milestone: `dev` through POST /dev/reset and /dev/fixtures, `api`
+    /// through the public operations of the milestone's API seed (`seed: api:`), `auto` the
+    /// dev routes when the server offers them, else the API seed.
+    #[arg(long, value_enum, default_value_t = SeedArg::Auto, value_name = "PATH")]
+    seed: SeedArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SeedArg {
+    Auto,
+    Dev,
+    Api,
 }
 
 fn main() -> ExitCode {
@@ -77,6 +91,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         junit: cli.junit,
         update_expected: cli.update_expected,
         coverage: cli.coverage,
+        seed: match cli.seed {
+            SeedArg::Auto => verify::SeedChoice::Auto,
+            SeedArg::Dev => verify::SeedChoice::Dev,
+            SeedArg::Api => verify::SeedChoice::Api,
+        },
     };
     let mut stdout = std::io::stdout().lock();
     let verdict = verify::verify(&options, &mut stdout)?;

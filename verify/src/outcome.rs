@@ -1,5 +1,5 @@
-//! The canonical outcome of a milestone run: what the server answered, exchange by exchange,
-//! without the verifier's verdicts. Its SHA-256 is what `expected_outcome_sha256` pins, so a
+//! The canonical outcome of a milestone run: what the server answered, exchange by exchange
+//! (the seed's loading aside), without the verifier's verdicts. Its SHA-256 is what `expected_outcome_sha256` pins, so a
 //! change in any status or byte of any body (a message, an id, a score) shows, even when every
 //! expectation still holds.
 //!
@@ -9,13 +9,17 @@
 use marketref::headers::IDEMPOTENT_REPLAYED;
 use serde_json::{Value, json};
 
+use crate::exchange::Phase;
 use crate::milestone::PinnedOutcome;
 use crate::run::MilestoneRun;
 
-/// The outcome document.
+/// The outcome document. The seed's loading is left out: its requests say how the seeded
+/// state was reached (the dev routes or the API), not what the server does with it, and
+/// leaving them out is what lets one pin hold for both paths.
 pub fn outcome(run: &MilestoneRun) -> Value {
     let exchanges: Vec<Value> = run
         .exchanges()
+        .filter(|exchange| exchange.phase != Phase::Seed)
         .map(|exchange| {
             let request = exchange.request.as_ref();
             let response = exchange.response.as_ref();

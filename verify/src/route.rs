@@ -23,6 +23,12 @@ impl<'m> Route<'m> {
     /// The reasons an answer on this route may carry.
     pub fn allowed_reasons(&self) -> Vec<Reason> {
         let mut reasons: Vec<Reason> = match self {
+            // A server started without its dev routes does not route a `dev_only` operation.
+            Route::Operation { operation, .. } if operation.dev_only => operation
+                .effective_reasons()
+                .into_iter()
+                .chain([Reason::RouteNotFound])
+                .collect(),
             Route::Operation { operation, .. } => {
                 operation.effective_reasons().into_iter().collect()
             }

@@ -1,23 +1,23 @@
-//! One milestone, start to end: target, gates, seed and scenarios, store dump, outcome, floor.
+//! One milestone, start to end: target, gates, seed and scenarios, store dump, the contract
+//! rules over the whole run, outcome, floor.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use marketref::headers::IDEMPOTENCY_KEY;
-use marketref::manifest::Manifest;
 use marketref::reason::Reason;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::check::{self, Check};
-use crate::driver::{self, Driver, Label};
+use crate::driver::Driver;
 use crate::error::Error;
 use crate::exchange::{Exchange, Phase};
 use crate::gates::{self, ContractsGate};
-use crate::milestone::{Body, Milestone, RequestTarget, Step};
+use crate::milestone::{Milestone, Scenario};
 use crate::outcome::{self, OutcomeCheck};
-use crate::route;
-use crate::target::{self, Incoming, Outgoing, Target};
-use crate::template::{self, Captures};
+use crate::rules::{self, RuleVerdict};
+use crate::seeding::{self, SeedChoice, SeedReport};
+use crate::session::Session;
+use crate::target::Target;
 use crate::terminal::Terminal;
 
 /// Everything one milestone run produced.
@@ -31,14 +31,18 @@ pub struct MilestoneRun {
     pub contracts: ContractsGate,
     pub routing: Vec<Exchange>,
     pub auth: Vec<Exchange>,
+    /// The seed's and the scenarios' exchanges, in order.
     pub steps: Vec<Exchange>,
-    /// Scenario names in order, the seed first, for reports.
+    /// Scenario names in run order, for reports.
     pub scenarios: Vec<String>,
+    pub seed: SeedReport,
+    /// Each contract rule over every exchange of the run.
+    pub rules: Vec<RuleVerdict>,
     pub store: Option<Value>,
     pub outcome: Value,
     pub outcome_check: OutcomeCheck,
-    /// Each floor reason and whether a passing exchange of this milestone carried it.
-    pub floor: Vec<(Reason, bool)>,
+    /// Each floor reason, with the steps that returned it.
+    pub floor: Vec<FloorReason>,
     pub exercised: Exercised,
     /// Volatile facts for the stamp folder only.
     pub base_url: String,
@@ -48,6 +52,28 @@ pub struct MilestoneRun {
     pub runtime_problems: Vec<String>,
 }
 
+/// A reason of the milestone's floor, and the steps whose answers carried it: it is exercised
+/// when the server returned it, whether or not the step passed.
+#[derive(Clone, Debug, Serialize)]
+pub struct FloorReason {
+    #[serde(serialize_with = "reason_code")]
+    pub reason: Reason,
+    /// `scenario/step` of every step whose answer carried it.
+    pub returned_by: Vec<String>,
+    /// Those of them that passed.
+    pub passed_by: Vec<String>,
+}
+
+fn reason_code<S: serde::Serializer>(reason: &Reason, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(reason.code())
+}
+
+impl FloorReason {
+    pub fn returned(&self) -> bool {
+        !self.returned_by.is_empty()
+    }
+}
+
 /// What a milestone run exercised, for the floor and for coverage.
 #[derive(Clone, Debug, Default)]
 pub struct Exercised {
@@ -55,9 +81,6 @@ pub struct Exercised {
     pub operations: BTreeSet<String>,
     /// Reasons carried by the response of a passing exchange (step or probe): coverage.
     pub reasons: BTreeSet<Reason>,
-    /// Reasons carried by the response of a passing step: the floor, which a milestone
-    /// exercises on purpose, not through the generated probes.
-    pub reasons_by_steps: BTreeSet<Reason>,
     /// Auth rules whose probe passed.
     pub auth_rules: BTreeSet<String>,
 }
@@ -79,13 +102,19 @@ impl MilestoneRun {
     }
 
     pub fn floor_passed(&self) -> bool {
-        self.floor.iter().all(|(_, covered)| *covered)
+        self.floor.iter().all(FloorReason::returned)
+    }
+
+    pub fn rules_passed(&self) -> bool {
+        self.rules.iter().all(|verdict| !verdict.fails_run())
     }
 
     /// Whether everything but the pinned outcome passed.
     pub fn passed_before_outcome(&self) -> bool {
         self.contracts.passed
-            && self.exchanges().all(|e| e.passed)
+            && self.seed.stopped.is_none()
+            && self.exchanges().all(|e| !e.fails_run())
+            && self.rules_passed()
             && self.floor_passed()
             && self.runtime_problems.is_empty()
     }
@@ -95,41 +124,53 @@ impl MilestoneRun {
     }
 }
 
+/// Where and how one milestone runs.
+pub struct RunSetting<'a> {
+    /// `None`: the reference runtime, started in process.
+    pub base_url: Option<&'a str>,
+    pub seed: SeedChoice,
+    pub client: &'a reqwest::Client,
+}
+
 /// Runs one milestone. `contracts` is the drift check of its repository, computed once per
 /// repository by the caller.
 pub async fn run_milestone(
     milestone: &Milestone,
     contracts: ContractsGate,
-    base_url: Option<&str>,
-    client: &reqwest::Client,
+    setting: &RunSetting<'_>,
     terminal: &mut Terminal<'_>,
 ) -> Result<MilestoneRun, Error> {
     let started = Instant::now();
-    let target = match base_url {
+    let target = match setting.base_url {
         Some(url) => Target::external(url)?,
         None => Target::start_in_process(milestone.clock_instant).await?,
     };
     terminal.milestone_header(milestone, &target);
-    let driver = Driver {
-        client,
-        base_url: &target.base_url,
-        manifest: Manifest::embedded(),
+    let driver = Driver::new(setting.client, &target.base_url);
+    let mut session = Session::new(&driver, milestone, terminal);
+    session.terminal.contracts_gate(&contracts);
+    let seeding = match &milestone.seed {
+        Some(seed) => Some(seeding::start(&mut session, seed, setting.seed).await),
+        None => None,
     };
-    terminal.contracts_gate(&contracts);
     let routing = gates::routing_probes(&driver, milestone).await;
-    terminal.probes("routing", &routing);
+    session.terminal.probes("routing", &routing);
     let auth = gates::auth_probes(&driver, milestone).await;
-    terminal.probes("auth", &auth);
+    session.terminal.probes("auth", &auth);
 
-    let mut captures = Captures::new();
-    let mut steps = Vec::new();
-    for scenario in &milestone.scenarios {
-        for step in &scenario.steps {
-            let exchange = run_step(&driver, milestone, &scenario.name, step, &mut captures).await;
-            terminal.step(milestone, &exchange);
-            steps.push(exchange);
+    let (before, after): (Vec<&Scenario>, Vec<&Scenario>) =
+        milestone.scenarios.iter().partition(|s| s.before_seed);
+    let seed = match seeding {
+        Some(seeding) => seeding.finish(&mut session, &before).await,
+        None => SeedReport::default(),
+    };
+    if seed.stopped.is_none() {
+        for scenario in after {
+            session.scenario(scenario).await;
         }
     }
+    let steps = std::mem::take(&mut session.exchanges);
+    drop(session);
 
     let mut runtime_problems = Vec::new();
     let store = match target.store_dump() {
@@ -156,8 +197,10 @@ pub async fn run_milestone(
         contracts,
         routing,
         auth,
+        scenarios: scenario_names(&steps),
         steps,
-        scenarios: milestone.scenarios.iter().map(|s| s.name.clone()).collect(),
+        seed,
+        rules: Vec::new(),
         store,
         outcome: Value::Null,
         outcome_check: OutcomeCheck::default(),
@@ -169,15 +212,46 @@ pub async fn run_milestone(
         runtime_problems,
     };
     run.exercised = exercised(&run);
-    run.floor = milestone
-        .reason_floor
-        .iter()
-        .map(|reason| (*reason, run.exercised.reasons_by_steps.contains(reason)))
-        .collect();
+    let all: Vec<&Exchange> = run.exchanges().collect();
+    run.rules = rules::verdicts(&all, &milestone.advisory);
+    run.floor = floor(milestone, &run.steps);
     run.outcome = outcome::outcome(&run);
     run.outcome_check = OutcomeCheck::judge(milestone.expected_outcome.as_ref(), &run.outcome);
     run.elapsed = started.elapsed();
     Ok(run)
+}
+
+/// Scenario names in the order their first exchange ran.
+fn scenario_names(steps: &[Exchange]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for exchange in steps {
+        if !names.contains(&exchange.scenario) {
+            names.push(exchange.scenario.clone());
+        }
+    }
+    names
+}
+
+/// The floor: which steps returned each reason (probes and the seed's loading do not count: a
+/// floor is exercised on purpose), and which of them passed.
+fn floor(milestone: &Milestone, steps: &[Exchange]) -> Vec<FloorReason> {
+    milestone
+        .reason_floor
+        .iter()
+        .map(|reason| {
+            let returning = steps.iter().filter(|exchange| {
+                exchange.phase == Phase::Step && exchange.reason_code() == Some(reason.code())
+            });
+            FloorReason {
+                reason: *reason,
+                returned_by: returning.clone().map(Exchange::label).collect(),
+                passed_by: returning
+                    .filter(|e| e.passed)
+                    .map(Exchange::label)
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 fn exercised(run: &MilestoneRun) -> Exercised {
@@ -186,8 +260,7 @@ fn exercised(run: &MilestoneRun) -> Exercised {
         let reason = exchange.reason_code().and_then(Reason::from_code);
         exercised.reasons.extend(reason);
         match exchange.phase {
-            Phase::Step => {
-                exercised.reasons_by_steps.extend(reason);
+            Phase::Step | Phase::Seed => {
                 if let Some(operation_id) = &exchange.operation_id {
                     exercised.operations.insert(operation_id.clone());
                 }
@@ -205,134 +278,4 @@ fn exercised(run: &MilestoneRun) -> Exercised {
         }
     }
     exercised
-}
-
-async fn run_step(
-    driver: &Driver<'_>,
-    milestone: &Milestone,
-    scenario: &str,
-    step: &Step,
-    captures: &mut Captures,
-) -> Exchange {
-    let correlation_id = Step::correlation_id(&milestone.id, scenario, &step.name);
-    let label = Label {
-        phase: Phase::Step,
-        scenario,
-        step: &step.name,
-        line: Some(step.line),
-        correlation_id: &correlation_id,
-    };
-    let request = match build_request(driver.manifest, milestone, step, &correlation_id, captures) {
-        Ok(request) => request,
-        Err(why) => return driver::unsent(&label, step.request.operation_id.clone(), why),
-    };
-    let extra_headers: Vec<String> = step
-        .expect
-        .headers
-        .iter()
-        .map(|(name, _)| name.clone())
-        .collect();
-    let captured = std::cell::RefCell::new(Vec::new());
-    let known: &Captures = captures;
-    let judge = |incoming: &Incoming, body: &Value| {
-        let mut checks = check::expectation_checks(&step.expect, incoming, body, known);
-        for (name, pointer) in &step.captures {
-            match body.pointer(pointer) {
-                Some(value) => captured.borrow_mut().push((name.clone(), value.clone())),
-                None => checks.push(Check::judged(
-                    format!("capture {name}"),
-                    false,
-                    json!(format!("a value at {pointer}")),
-                    check::absent(),
-                )),
-            }
-        }
-        checks
-    };
-    let exchange = driver
-        .exchange(&label, request, &extra_headers, &judge)
-        .await;
-    captures.extend(captured.into_inner());
-    exchange
-}
-
-/// The concrete request of a step, with captures substituted and the verifier's own headers.
-fn build_request(
-    manifest: &Manifest,
-    milestone: &Milestone,
-    step: &Step,
-    correlation_id: &str,
-    captures: &Captures,
-) -> Result<Outgoing, String> {
-    let spec = &step.request;
-    let (method, path) = match &spec.target {
-        RequestTarget::Operation {
-            operation_id,
-            params,
-        } => {
-            let operation = manifest
-                .operation(operation_id)
-                .ok_or_else(|| format!("unknown operation `{operation_id}`"))?;
-            let mut filled = std::collections::BTreeMap::new();
-            for (name, value) in params {
-                filled.insert(name.clone(), template::substitute(value, captures)?);
-            }
-            (
-                operation.method.as_str().to_owned(),
-                route::fill(&operation.path, &filled),
-            )
-        }
-        RequestTarget::Raw { method, path } => {
-            (method.clone(), template::substitute(path, captures)?)
-        }
-    };
-    let mut query = Vec::new();
-    for (name, value) in &spec.query {
-        query.push((name.clone(), template::substitute(value, captures)?));
-    }
-    let path = if query.is_empty() {
-        path
-    } else {
-        let encoded = serde_urlencoded::to_string(&query).map_err(|e| e.to_string())?;
-        format!("{path}?{encoded}")
-    };
-
-    let clock = template::substitute(&spec.clock, captures)?;
-    let mut headers = target::base_headers(correlation_id, &clock);
-    if let Some(name) = &spec.actor {
-        let actor = milestone
-            .actors
-            .get(name)
-            .ok_or_else(|| format!("unknown actor `{name}`"))?;
-        target::identify(&mut headers, actor.kind.as_str(), &actor.id, &actor.scopes);
-    }
-    if let Some(key) = &spec.idempotency_key {
-        headers.push((
-            IDEMPOTENCY_KEY.to_owned(),
-            template::substitute(key, captures)?,
-        ));
-    }
-    let body = match &spec.body {
-        Body::None => None,
-        Body::Json(value) => {
-            let value = template::substitute_value(value, captures)?;
-            Some(serde_json::to_vec(&value).map_err(|e| e.to_string())?)
-        }
-        Body::Raw(text) => Some(template::substitute(text, captures)?.into_bytes()),
-        Body::Repeat { text, times } => Some(text.repeat(*times).into_bytes()),
-    };
-    if body.is_some() {
-        headers.push(("content-type".to_owned(), "application/json".to_owned()));
-    }
-    for (name, value) in &spec.headers {
-        let value = template::substitute(value, captures)?;
-        headers.retain(|(existing, _)| existing != name);
-        headers.push((name.clone(), value));
-    }
-    Ok(Outgoing {
-        method,
-        path,
-        headers,
-        body,
-    })
 }

@@ -16,6 +16,7 @@ use crate::exchange::Exchange;
 use crate::gates::ContractsGate;
 use crate::milestone::Milestone;
 use crate::run::MilestoneRun;
+use crate::seeding::SeedReport;
 use crate::target::Target;
 
 const NAME_WIDTH: usize = 48;
@@ -100,10 +101,15 @@ impl<'w> Terminal<'w> {
 
     pub fn step(&mut self, milestone: &Milestone, exchange: &Exchange) {
         let name = exchange.label();
+        let mark = match (exchange.passed, exchange.advisory) {
+            (true, _) => "PASS",
+            (false, true) => "WARN",
+            (false, false) => "FAIL",
+        };
         say!(
             self,
-            "{}  step  {name:<NAME_WIDTH$}{}",
-            verdict(exchange.passed),
+            "{mark}  {:<4}  {name:<NAME_WIDTH$}{}",
+            exchange.phase.as_str(),
             ms(exchange.elapsed, 8)
         );
         if !exchange.passed {
@@ -171,17 +177,74 @@ impl<'w> Terminal<'w> {
         }
     }
 
+    /// How the seed went: its path, why the dev routes were not used, or why it stopped.
+    pub fn seed(&mut self, report: &SeedReport) {
+        if let Some(missing) = &report.dev_routes_missing {
+            say!(
+                self,
+                "NOTE  seed  the server does not offer the seeding routes ({missing})"
+            );
+        }
+        match (&report.stopped, report.path) {
+            (Some(stopped), _) => say!(self, "FAIL  seed  {stopped}"),
+            (None, Some(path)) => say!(self, "PASS  seed  {}", path.words()),
+            (None, None) => {}
+        }
+    }
+
+    /// The contract rules over the run: one line each that broke, with where.
+    fn rules(&mut self, run: &MilestoneRun) {
+        let broken: Vec<_> = run.rules.iter().filter(|v| !v.held()).collect();
+        if broken.is_empty() {
+            let judged: usize = run.rules.iter().map(|v| v.judged).sum();
+            say!(
+                self,
+                "PASS  rules  {} contract rules held ({judged} judgements)",
+                run.rules.len()
+            );
+        }
+        for verdict in broken {
+            say!(
+                self,
+                "{}  rule  {} broken in {} of {} answers{}",
+                if verdict.advisory { "WARN" } else { "FAIL" },
+                verdict.rule.name(),
+                verdict.broken_by.len(),
+                verdict.judged,
+                if verdict.advisory { " (advisory)" } else { "" }
+            );
+            let shown: Vec<&str> = verdict
+                .broken_by
+                .iter()
+                .take(5)
+                .map(String::as_str)
+                .collect();
+            let more = verdict.broken_by.len().saturating_sub(shown.len());
+            say!(
+                self,
+                "      at {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+
     pub fn milestone_totals(&mut self, run: &MilestoneRun) {
         let steps = run.steps.len();
         let passed = run.steps_passed();
         let (probes, probes_passed) = run.probe_counts();
-        let floor_covered = run.floor.iter().filter(|(_, c)| *c).count();
+        self.rules(run);
+        let returned = run.floor.iter().filter(|r| r.returned()).count();
         say!(
             self,
-            "{}  floor  {floor_covered}/{} reason codes{}",
+            "{}  floor  {returned}/{} reason codes returned{}",
             verdict(run.floor_passed()),
             run.floor.len(),
-            missing_floor(run)
+            floor_notes(run)
         );
         let outcome = &run.outcome_check;
         say!(
@@ -286,17 +349,30 @@ impl<'w> Terminal<'w> {
     }
 }
 
-fn missing_floor(run: &MilestoneRun) -> String {
-    let missing: Vec<&str> = run
-        .floor
-        .iter()
-        .filter(|(_, c)| !*c)
-        .map(|(r, _)| r.code())
-        .collect();
-    if missing.is_empty() {
+fn floor_notes(run: &MilestoneRun) -> String {
+    let codes = |keep: &dyn Fn(&crate::run::FloorReason) -> bool| -> Vec<&str> {
+        run.floor
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r.reason.code())
+            .collect()
+    };
+    let missing = codes(&|r| !r.returned());
+    let by_failing = codes(&|r| r.returned() && r.passed_by.is_empty());
+    let mut notes = Vec::new();
+    if !missing.is_empty() {
+        notes.push(format!("not returned: {}", missing.join(", ")));
+    }
+    if !by_failing.is_empty() {
+        notes.push(format!(
+            "returned only by failing steps: {}",
+            by_failing.join(", ")
+        ));
+    }
+    if notes.is_empty() {
         String::new()
     } else {
-        format!(" (not exercised: {})", missing.join(", "))
+        format!(" ({})", notes.join("; "))
     }
 }
 

@@ -152,7 +152,7 @@ fn an_uncovered_floor_fails_the_milestone() {
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains(
-            "FAIL  floor  3/4 reason codes (not exercised: marketplace_matching_run_not_found)"
+            "FAIL  floor  3/4 reason codes returned (not returned: marketplace_matching_run_not_found)"
         ),
         "{}",
         run.stdout

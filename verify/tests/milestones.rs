@@ -58,7 +58,7 @@ fn m111_pins_the_worked_example_and_writes_every_artifact() {
         "store.json",
         "outcome.json",
         "outcome.sha256",
-        "summary.md",
+        "report.md",
         "junit.xml",
     ] {
         assert!(latest.join(file).is_file(), "latest/{file} is missing");

@@ -121,3 +121,52 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     }
     files
 }
+
+/// A server on 127.0.0.1:0, served by its own Tokio runtime until dropped.
+pub struct Served {
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Served {
+    pub fn start(
+        router_or_runtime: impl FnOnce(
+            tokio::net::TcpListener,
+            tokio::sync::oneshot::Receiver<()>,
+        ) -> tokio::task::JoinHandle<()>,
+    ) -> Served {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel();
+        let handle = {
+            let _guard = runtime.enter();
+            router_or_runtime(listener, stopped)
+        };
+        Served {
+            url,
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+            runtime,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = self.runtime.block_on(handle);
+        }
+    }
+}

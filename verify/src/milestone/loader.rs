@@ -12,11 +12,12 @@ use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 use time::OffsetDateTime;
 
-use super::hints::unknown_reason_hint;
+use super::hints::{closest, unknown_reason_hint};
 use super::raw::RawMilestone;
 use super::source::{Source, yaml_options};
 use super::{Actor, Milestone, PinnedOutcome, SEED_SCENARIO, Scenario, is_name};
 use crate::error::{Error, ErrorKind};
+use crate::rules::Rule;
 
 /// The repository root above `path`: the nearest ancestor that holds `schemas/manifest.yaml`.
 pub fn find_root(path: &Path) -> Option<PathBuf> {
@@ -83,6 +84,8 @@ pub(super) struct Context<'c> {
     pub(super) listed_complete: bool,
     /// Unlisted operations already reported, so that each is reported once.
     pub(super) reported_unlisted: BTreeSet<String>,
+    /// Steps being checked load the seed (its API steps), whose operations need not be listed.
+    pub(super) seed_loading: bool,
 }
 
 impl Loader<'_> {
@@ -179,11 +182,11 @@ impl Loader<'_> {
             called: BTreeSet::new(),
             listed_complete,
             reported_unlisted: BTreeSet::new(),
+            seed_loading: false,
         };
+        let advisory = self.advisory(&raw.advisory);
         let mut scenarios = Vec::new();
-        if let Some(seed) = raw.seed {
-            scenarios.push(self.seed(seed, &mut context));
-        }
+        let mut seed = raw.seed;
         if raw.scenarios.is_empty() {
             self.errors.push(
                 Error::new(
@@ -194,7 +197,34 @@ impl Loader<'_> {
             );
         }
         let mut names = BTreeSet::new();
+        let mut seeded = None;
         for scenario in raw.scenarios {
+            // The seed is checked where it runs: after the scenarios that run before it, so
+            // that captures are checked in run order.
+            if !scenario.before_seed
+                && let Some(seed) = seed.take()
+            {
+                seeded = Some(self.seed(seed, &mut context));
+            }
+            if scenario.before_seed && seeded.is_some() {
+                self.error(
+                    &scenario.name.referenced,
+                    format!(
+                        "scenario `{}` runs `before_seed` but follows a scenario that does not",
+                        scenario.name.value
+                    ),
+                    "put the scenarios that run before the seed first: file order is run order",
+                );
+            } else if scenario.before_seed && seed.is_none() {
+                self.error(
+                    &scenario.name.referenced,
+                    format!(
+                        "scenario `{}` runs `before_seed`, but there is no `seed:`",
+                        scenario.name.value
+                    ),
+                    "remove `before_seed`, or give the milestone a seed",
+                );
+            }
             let name = scenario.name.value.clone();
             if name == SEED_SCENARIO {
                 self.error(
@@ -226,8 +256,12 @@ impl Loader<'_> {
             scenarios.push(Scenario {
                 name,
                 description: scenario.description,
+                before_seed: scenario.before_seed,
                 steps,
             });
+        }
+        if let Some(seed) = seed.take() {
+            seeded = Some(self.seed(seed, &mut context));
         }
 
         for entry in &raw.operations {
@@ -287,10 +321,41 @@ impl Loader<'_> {
                 .collect(),
             reason_floor,
             actors,
+            seed: seeded,
             scenarios,
+            advisory,
             expected_outcome,
             text: String::new(),
         }
+    }
+
+    fn advisory(&mut self, entries: &[Spanned<String>]) -> BTreeSet<Rule> {
+        let mut rules = BTreeSet::new();
+        for entry in entries {
+            match Rule::from_name(&entry.value) {
+                Some(rule) if !rules.insert(rule) => self.error(
+                    &entry.referenced,
+                    format!("`{}` is listed twice", entry.value),
+                    "list each rule once",
+                ),
+                Some(_) => {}
+                None => {
+                    let names: Vec<&str> = Rule::ALL.iter().map(|rule| rule.name()).collect();
+                    let hint = match closest(&entry.value, &names) {
+                        Some(best) => {
+                            format!("did you mean `{best}`? `advisory` names contract rules")
+                        }
+                        None => format!("`advisory` names contract rules: {}", names.join(", ")),
+                    };
+                    self.error(
+                        &entry.referenced,
+                        format!("unknown contract rule `{}`", entry.value),
+                        hint,
+                    );
+                }
+            }
+        }
+        rules
     }
 
     fn reason_floor(

@@ -13,7 +13,7 @@
 //! - `source`: the file as text, positions and YAML errors as located errors;
 //! - `loader`: [`load`] and the milestone-level sections (id, clock, operations, floor,
 //!   actors, scenarios, the pinned outcome);
-//! - `seed`: the `seed:` section as generated steps;
+//! - `seed`: the `seed:` section: the generated dev steps, the API steps, the steps after;
 //! - `step`: one step's request and captures;
 //! - `expect`: one step's `expect:`;
 //! - `hints`: the "did you mean" of the errors.
@@ -27,7 +27,7 @@ mod seed;
 mod source;
 mod step;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use marketref::actor::ActorType;
@@ -35,6 +35,8 @@ use marketref::reason::Reason;
 use regex::Regex;
 use serde_json::Value;
 use time::OffsetDateTime;
+
+use crate::rules::Rule;
 
 pub use loader::{find_root, load};
 
@@ -63,8 +65,11 @@ pub struct Milestone {
     pub operations: Vec<String>,
     pub reason_floor: Vec<Reason>,
     pub actors: BTreeMap<String, Actor>,
-    /// The seed (when there is one) first, then the scenarios in file order.
+    pub seed: Option<Seed>,
+    /// In file order, which is run order: those that run `before_seed` come first.
     pub scenarios: Vec<Scenario>,
+    /// Contract rules whose breaks are reported but do not fail the run.
+    pub advisory: BTreeSet<Rule>,
     pub expected_outcome: Option<PinnedOutcome>,
     /// The file's text, for `--update-expected`.
     pub text: String,
@@ -85,10 +90,45 @@ pub struct Actor {
     pub scopes: Vec<String>,
 }
 
+/// How the store gets the state the scenarios start from. Two paths reach the same state: the
+/// dev routes (`reset`, then the `fixtures` as they are) and the public operations (`api`),
+/// for a server that does not offer the dev routes; `steps` follow either.
+#[derive(Debug)]
+pub struct Seed {
+    /// `POST /dev/reset`, when the seed resets the store first.
+    pub reset: Option<Step>,
+    /// One `POST /dev/fixtures` per fixture file.
+    pub fixtures: Vec<Step>,
+    /// The state through the public operations; `None` when the milestone declares no such
+    /// path, `Some(empty)` when the empty store is the whole seed.
+    pub api: Option<Vec<Step>>,
+    /// Steps after the loading, on both paths.
+    pub steps: Vec<Step>,
+}
+
+impl Seed {
+    /// Whether the seed uses the dev routes when they are there.
+    pub fn has_dev(&self) -> bool {
+        self.reset.is_some() || !self.fixtures.is_empty()
+    }
+
+    /// What the dev path loads after its reset: the fixtures, or the API steps when the seed
+    /// has no fixtures (then the dev routes only empty the store first).
+    pub fn dev_loading(&self) -> &[Step] {
+        if self.fixtures.is_empty() {
+            self.api.as_deref().unwrap_or_default()
+        } else {
+            &self.fixtures
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
+    /// Runs on the empty store, after the seed's reset and before it loads anything.
+    pub before_seed: bool,
     pub steps: Vec<Step>,
 }
 
@@ -101,6 +141,10 @@ pub struct Step {
     pub expect: Expect,
     /// Capture name and the JSON pointer it reads, in file order.
     pub captures: Vec<(String, String)>,
+    /// What the step checks, in a few words, for the conformance report.
+    pub divergence: Option<String>,
+    /// A failure is reported but does not fail the run.
+    pub advisory: bool,
 }
 
 impl Step {

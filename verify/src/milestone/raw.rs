@@ -24,6 +24,9 @@ pub struct RawMilestone {
     pub actors: BTreeMap<String, RawActor>,
     #[serde(default)]
     pub seed: Option<Spanned<RawSeed>>,
+    /// Names of contract rules whose breaks are reported but do not fail the run.
+    #[serde(default)]
+    pub advisory: Vec<Spanned<String>>,
     pub scenarios: Vec<RawScenario>,
     #[serde(default)]
     pub expected_outcome_sha256: Option<Spanned<String>>,
@@ -46,6 +49,10 @@ pub struct RawSeed {
     pub reset: bool,
     #[serde(default)]
     pub fixtures: Vec<Spanned<String>>,
+    /// The same state through the public operations, for a server without the dev routes.
+    /// Present (even empty) means the milestone can be seeded without them.
+    #[serde(default)]
+    pub api: Option<Spanned<Vec<RawStep>>>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
 }
@@ -60,6 +67,9 @@ pub struct RawScenario {
     pub name: Spanned<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Runs on the empty store: after the seed's reset, before it loads anything.
+    #[serde(default)]
+    pub before_seed: bool,
     pub steps: Vec<RawStep>,
 }
 
@@ -69,6 +79,13 @@ pub struct RawStep {
     pub name: Spanned<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// A few words naming what this step checks, for the conformance report's description of
+    /// a server whose answer differs (`malformed JSON`).
+    #[serde(default)]
+    pub divergence: Option<String>,
+    /// The step's failure is reported but does not fail the run.
+    #[serde(default)]
+    pub advisory: bool,
     #[serde(default)]
     pub operation: Option<Spanned<String>>,
     #[serde(default)]

@@ -173,6 +173,7 @@ impl Loader<'_> {
             context.called.insert(op.operation_id.clone());
             if !context.listed.contains(&op.operation_id)
                 && context.listed_complete
+                && !context.seed_loading
                 && context.reported_unlisted.insert(op.operation_id.clone())
             {
                 self.error(
@@ -372,6 +373,8 @@ impl Loader<'_> {
             },
             expect,
             captures,
+            divergence: step.divergence,
+            advisory: step.advisory,
         })
     }
 }
