@@ -6,7 +6,9 @@
 mod support;
 
 mod cli;
+mod conformance;
 mod determinism;
+mod divergent;
 mod external;
 mod failing;
 mod load_errors;
