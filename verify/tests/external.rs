@@ -11,14 +11,15 @@ use marketref::store::SqliteStore;
 
 use crate::support::{self, RepoCopy, Served, path_str};
 
-#[test]
-fn the_reference_runtime_over_base_url_gives_the_pinned_outcomes() {
+/// The reference runtime on 127.0.0.1:0, with its dev routes or without, on a fresh store
+/// (dropped with the returned folder).
+fn serve_reference(dev: bool) -> (Served, tempfile::TempDir) {
     let db = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&db.path().join("served.db")).unwrap());
     let state = AppState::new(RuntimeConfig {
         store,
         clock: Arc::new(SystemClock),
-        dev: true,
+        dev,
     })
     .unwrap();
     let served = Served::start(|listener, stopped| {
@@ -30,6 +31,115 @@ fn the_reference_runtime_over_base_url_gives_the_pinned_outcomes() {
             .expect("the served runtime stops cleanly");
         })
     });
+    (served, db)
+}
+
+fn verify_against(
+    url: &str,
+    milestone: &str,
+    seed: verify::SeedChoice,
+) -> (verify::Verdict, String, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let options = verify::Options {
+        paths: vec![support::milestone(milestone)],
+        base_url: Some(url.to_owned()),
+        out: Some(out.path().to_path_buf()),
+        seed,
+        ..verify::Options::default()
+    };
+    let mut terminal = Vec::new();
+    let verdict = verify::verify(&options, &mut terminal).unwrap();
+    let id = milestone.trim_end_matches(".yaml");
+    let report = std::fs::read_to_string(
+        out.path()
+            .join(format!("milestones/{id}/latest/report.json")),
+    );
+    let report = serde_json::from_str(&report.unwrap()).unwrap();
+    (
+        verdict,
+        String::from_utf8_lossy(&terminal).into_owned(),
+        report,
+    )
+}
+
+fn divergence_checks(report: &serde_json::Value) -> Vec<String> {
+    report["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["check"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn without_the_dev_routes_m111_seeds_through_the_api_and_keeps_its_pin() {
+    let (served, _db) = serve_reference(false);
+    let (verdict, printed, report) =
+        verify_against(&served.url, "M111.yaml", verify::SeedChoice::Auto);
+    assert!(verdict.passed(), "{printed}");
+    let run = &verdict.runs[0];
+    assert_eq!(run.outcome_check.state(), "matches", "{printed}");
+    assert_eq!(run.seed.path, Some(verify::seeding::SeedPath::Api));
+    assert!(
+        printed.contains("NOTE  seed  the server does not offer the seeding routes (`dev.reset` (`POST /dev/reset`) answered 404 route_not_found)"),
+        "{printed}"
+    );
+    assert_eq!(
+        divergence_checks(&report),
+        ["seed-routes"],
+        "reported, not failing"
+    );
+    assert_eq!(report["divergences"][0]["fails_run"], false);
+}
+
+#[test]
+fn without_the_dev_routes_a_milestone_with_no_api_seed_stops_at_the_seed() {
+    let (served, _db) = serve_reference(false);
+    let (verdict, printed, report) =
+        verify_against(&served.url, "M111-optimal.yaml", verify::SeedChoice::Auto);
+    assert!(!verdict.passed());
+    let run = &verdict.runs[0];
+    let stopped = run
+        .seed
+        .stopped
+        .as_deref()
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        stopped.starts_with("the server does not offer the seeding routes (`dev.reset` (`POST /dev/reset`) answered 404 route_not_found): this milestone declares no API seed"),
+        "{stopped}"
+    );
+    assert_eq!(
+        run.steps.iter().map(|s| s.label()).collect::<Vec<_>>(),
+        ["seed/reset"],
+        "nothing runs on the wrong state"
+    );
+    let checks = divergence_checks(&report);
+    assert_eq!(
+        checks.iter().filter(|c| *c == "seed").count(),
+        1,
+        "{checks:?}"
+    );
+    assert!(
+        !checks.iter().any(|c| c.contains('/')),
+        "no step row: {checks:?}"
+    );
+
+    let (served, _db) = serve_reference(false);
+    let (verdict, printed, _) = verify_against(&served.url, "M111.yaml", verify::SeedChoice::Dev);
+    let stopped = verdict.runs[0]
+        .seed
+        .stopped
+        .clone()
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        stopped.ends_with("--seed dev needs them; drop it to seed through the API"),
+        "{stopped}"
+    );
+}
+
+#[test]
+fn the_reference_runtime_over_base_url_gives_the_pinned_outcomes() {
+    let (served, _db) = serve_reference(true);
     let out = tempfile::tempdir().unwrap();
     let options = verify::Options {
         paths: vec![support::repo_root().join("milestones")],

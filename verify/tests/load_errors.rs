@@ -104,6 +104,22 @@ const CASES: &[Case] = &[
         message: "not an RFC 3339 date-time",
         hint: "2026-02-28T20:00:00Z",
     },
+    Case {
+        what: "unknown advisory rule",
+        from: "# Spec section 8.\n",
+        to: "advisory: [correlation-id-ecoh]\n\n# Spec section 8.\n",
+        token: "correlation-id-ecoh",
+        message: "unknown contract rule `correlation-id-ecoh`",
+        hint: "did you mean `correlation-id-echo`?",
+    },
+    Case {
+        what: "a scenario before the seed after one that is not",
+        from: "  - name: second-run\n",
+        to: "  - name: second-run\n    before_seed: true\n",
+        token: "second-run",
+        message: "runs `before_seed` but follows a scenario that does not",
+        hint: "file order is run order",
+    },
 ];
 
 fn expected_position(text: &str, token: &str) -> (u64, u64) {
@@ -252,5 +268,44 @@ fn a_milestone_outside_a_repository_is_a_usage_error() {
         run.stderr.contains("schemas/manifest.yaml"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn what_only_the_api_seed_captures_cannot_be_used_after_it() {
+    let repo = RepoCopy::new();
+    repo.edit(
+        "milestones/M111.yaml",
+        "          - {at: /run/proposal_ids, count: 1}\n",
+        "          - {at: /run/proposal_ids, count: 1}\n      capture: {early_run: /run/run_id}\n",
+    );
+    repo.edit(
+        "milestones/M111.yaml",
+        "params: {run_id: mrun_999999}",
+        "params: {run_id: \"${early_run}\"}",
+    );
+    let error = verify::milestone::load(&repo.path("milestones/M111.yaml"))
+        .expect_err("the dev path sets no such capture");
+    assert!(
+        error.message().contains("unknown capture `early_run`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_seed_step_may_not_take_a_generated_name() {
+    let repo = RepoCopy::new();
+    repo.edit(
+        "milestones/M111.yaml",
+        "    - name: early-d\n",
+        "    - name: fixtures-1\n",
+    );
+    let error = verify::milestone::load(&repo.path("milestones/M111.yaml"))
+        .expect_err("fixtures-1 names the generated fixture load");
+    assert!(
+        error
+            .message()
+            .contains("seed step name `fixtures-1` is taken by a generated dev step"),
+        "{error}"
     );
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod advisory;
 mod cli;
 mod conformance;
 mod determinism;
@@ -13,4 +14,5 @@ mod external;
 mod failing;
 mod load_errors;
 mod milestones;
+mod seeding;
 mod update_expected;
