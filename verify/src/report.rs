@@ -84,6 +84,15 @@ fn mark(passed: bool) -> &'static str {
     if passed { "PASS" } else { "**FAIL**" }
 }
 
+/// A check that may be advisory: a break of an advisory one is reported, not failing.
+fn state(passed: bool, advisory: bool) -> &'static str {
+    match (passed, advisory) {
+        (true, _) => "PASS",
+        (false, true) => "advisory",
+        (false, false) => "**FAIL**",
+    }
+}
+
 /// Text for a table cell: one line, `|` escaped, cut to `width`.
 fn cell(text: &str, width: usize) -> String {
     let one_line = text.replace('\n', " ");
@@ -215,11 +224,7 @@ fn rules_section(md: &mut String, run: &MilestoneRun) {
         "## Contract rules\n\n| rule | what every answer keeps | answers | broken in | |\n|---|---|---|---|---|"
     );
     for verdict in &run.rules {
-        let state = match (verdict.held(), verdict.advisory) {
-            (true, _) => "PASS",
-            (false, true) => "advisory",
-            (false, false) => "**FAIL**",
-        };
+        let state = state(verdict.held(), verdict.advisory);
         let _ = writeln!(
             md,
             "| `{}` | {} | {} | {} | {state} |",
@@ -266,11 +271,7 @@ fn steps_section(md: &mut String, run: &MilestoneRun) {
             .response
             .as_ref()
             .map_or_else(|| "-".to_owned(), |r| r.status.to_string());
-        let result = match (step.passed, step.advisory) {
-            (true, _) => "PASS",
-            (false, true) => "advisory",
-            (false, false) => "**FAIL**",
-        };
+        let result = state(step.passed, step.advisory);
         let _ = writeln!(
             md,
             "| {} | {} | {} | {status} | {result} |",

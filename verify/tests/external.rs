@@ -171,41 +171,20 @@ fn the_reference_runtime_over_base_url_gives_the_pinned_outcomes() {
     drop(served);
 }
 
-const HEALTH_ONLY: &str = "\
-milestone: FAKE
-title: Health only
-clock: \"2026-02-28T20:00:00Z\"
-operations: [system.health]
-scenarios:
-  - name: health
-    steps:
-      - name: health
-        operation: system.health
-        expect:
-          json:
-            - {at: /ok, equals: \"yes\"}
-";
-
 #[test]
 fn a_server_that_breaks_the_contract_fails_although_expectations_hold() {
-    let served = Served::start(|listener, stopped| {
-        let router = axum::Router::new().fallback(|| async {
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                r#"{"ok":"yes"}"#,
-            )
-        });
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("the fake server stops cleanly");
-        })
+    let router = axum::Router::new().fallback(|| async {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            r#"{"ok":"yes"}"#,
+        )
     });
+    let served = Served::router(router);
     let repo = RepoCopy::new();
-    repo.write("milestones/FAKE.yaml", HEALTH_ONLY);
+    repo.write(
+        "milestones/FAKE.yaml",
+        &support::health_milestone("FAKE", "", "\"yes\""),
+    );
     let run = support::verify(&[
         path_str(&repo.path("milestones/FAKE.yaml")),
         "--base-url",
@@ -243,7 +222,10 @@ fn an_absent_server_fails_every_exchange() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let repo = RepoCopy::new();
-    repo.write("milestones/FAKE.yaml", HEALTH_ONLY);
+    repo.write(
+        "milestones/FAKE.yaml",
+        &support::health_milestone("FAKE", "", "\"yes\""),
+    );
     let run = support::verify(&[
         path_str(&repo.path("milestones/FAKE.yaml")),
         "--base-url",

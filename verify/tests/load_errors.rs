@@ -271,41 +271,38 @@ fn a_milestone_outside_a_repository_is_a_usage_error() {
     );
 }
 
-#[test]
-fn what_only_the_api_seed_captures_cannot_be_used_after_it() {
+/// The load error of M111 after `edits` (each `from` occurs once).
+fn load_error(edits: &[(&str, &str)]) -> verify::Error {
     let repo = RepoCopy::new();
-    repo.edit(
-        "milestones/M111.yaml",
-        "          - {at: /run/proposal_ids, count: 1}\n",
-        "          - {at: /run/proposal_ids, count: 1}\n      capture: {early_run: /run/run_id}\n",
-    );
-    repo.edit(
-        "milestones/M111.yaml",
-        "params: {run_id: mrun_999999}",
-        "params: {run_id: \"${early_run}\"}",
-    );
-    let error = verify::milestone::load(&repo.path("milestones/M111.yaml"))
-        .expect_err("the dev path sets no such capture");
-    assert!(
-        error.message().contains("unknown capture `early_run`"),
-        "{error}"
-    );
+    for (from, to) in edits {
+        repo.edit("milestones/M111.yaml", from, to);
+    }
+    verify::milestone::load(&repo.path("milestones/M111.yaml")).expect_err("a load error")
 }
 
 #[test]
-fn a_seed_step_may_not_take_a_generated_name() {
-    let repo = RepoCopy::new();
-    repo.edit(
-        "milestones/M111.yaml",
-        "    - name: early-d\n",
-        "    - name: fixtures-1\n",
-    );
-    let error = verify::milestone::load(&repo.path("milestones/M111.yaml"))
-        .expect_err("fixtures-1 names the generated fixture load");
+fn the_seeds_own_rules_are_load_errors() {
+    let capture_of_the_api_seed = load_error(&[
+        (
+            "          - {at: /run/proposal_ids, count: 1}\n",
+            "          - {at: /run/proposal_ids, count: 1}\n      capture: {early_run: /run/run_id}\n",
+        ),
+        (
+            "params: {run_id: mrun_999999}",
+            "params: {run_id: \"${early_run}\"}",
+        ),
+    ]);
     assert!(
-        error
+        capture_of_the_api_seed
+            .message()
+            .contains("unknown capture `early_run`"),
+        "the dev path sets no such capture: {capture_of_the_api_seed}"
+    );
+    let generated_name = load_error(&[("    - name: early-d\n", "    - name: fixtures-1\n")]);
+    assert!(
+        generated_name
             .message()
             .contains("seed step name `fixtures-1` is taken by a generated dev step"),
-        "{error}"
+        "{generated_name}"
     );
 }

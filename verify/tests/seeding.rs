@@ -21,23 +21,10 @@ fn m111_seeded_through_the_api_in_process_matches_its_pin() {
         path_str(out.path()),
     ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("PASS  seed  through the API"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("PASS  seed  seed/create-f"),
-        "{}",
-        run.stdout
-    );
+    run.assert_printed("PASS  seed  through the API");
+    run.assert_printed("PASS  seed  seed/create-f");
     let text = std::fs::read_to_string(&milestone).unwrap();
-    assert!(
-        run.stdout
-            .contains(&format!("outcome sha256 {} (matches)", pin(&text))),
-        "{}",
-        run.stdout
-    );
+    run.assert_printed(&format!("outcome sha256 {} (matches)", pin(&text)));
     let outcome =
         std::fs::read_to_string(out.path().join("milestones/M111/latest/outcome.json")).unwrap();
     assert!(
@@ -89,11 +76,7 @@ fn a_failed_loading_request_stops_the_run_naming_its_operation() {
         path_str(&repo.path("out")),
     ]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("FAIL  seed  the seed's step `create-a` (`swapIntents.create`, `POST /swap-intents`) answered 400 swap_intent_invalid; nothing after the seed ran"),
-        "{}",
-        run.stdout
-    );
+    run.assert_printed("FAIL  seed  the seed's step `create-a` (`swapIntents.create`, `POST /swap-intents`) answered 400 swap_intent_invalid; nothing after the seed ran");
     assert!(
         !run.stdout.contains("first-run/"),
         "the scenarios after the seed did not run:\n{}",

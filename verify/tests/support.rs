@@ -28,6 +28,17 @@ impl Output {
     pub fn last_line(&self) -> &str {
         self.stdout.lines().last().unwrap_or_default()
     }
+
+    /// Fails, showing what was printed, unless stdout holds `text`.
+    #[track_caller]
+    pub fn assert_printed(&self, text: &str) {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks `{text}`:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
 }
 
 /// Runs the `verify` binary with `args` from the repository root.
@@ -46,6 +57,14 @@ pub fn verify(args: &[&str]) -> Output {
 
 pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// A milestone of one step that reads `/healthz` and expects `ok` at `/ok`, with `extra`
+/// top-level lines (like `advisory: [...]`).
+pub fn health_milestone(id: &str, extra: &str, ok: &str) -> String {
+    format!(
+        "milestone: {id}\ntitle: Health only\nclock: \"2026-02-28T20:00:00Z\"\noperations: [system.health]\n{extra}\nscenarios:\n  - name: health\n    steps:\n      - name: health\n        operation: system.health\n        expect:\n          json:\n            - {{at: /ok, equals: {ok}}}\n"
+    )
 }
 
 /// A copy of the repository's contract files (`schemas/`, `fixtures/`) and milestones in a
@@ -157,6 +176,22 @@ impl Served {
             handle: Some(handle),
             runtime,
         }
+    }
+}
+
+impl Served {
+    /// Serves `router` until dropped.
+    pub fn router(router: axum::Router) -> Served {
+        Served::start(|listener, stopped| {
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("the test server stops cleanly");
+            })
+        })
     }
 }
 

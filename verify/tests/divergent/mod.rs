@@ -182,25 +182,16 @@ struct Server {
 /// Starts the server on 127.0.0.1:0 with `divergences` planted.
 pub fn start(divergences: Divergences) -> Served {
     let server = Arc::new(Mutex::new(Server::default()));
-    Served::start(move |listener, stopped| {
-        let router = axum::Router::new().fallback(
-            move |method: Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
-                let server = server.clone();
-                async move {
-                    let mut server = server.lock().expect("one request at a time");
-                    server.answer(&divergences, &method, uri.path(), &headers, &body)
-                }
-            },
-        );
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("the divergent server stops cleanly");
-        })
-    })
+    let router = axum::Router::new().fallback(
+        move |method: Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+            let server = server.clone();
+            async move {
+                let mut server = server.lock().expect("one request at a time");
+                server.answer(&divergences, &method, uri.path(), &headers, &body)
+            }
+        },
+    );
+    Served::router(router)
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
