@@ -185,7 +185,7 @@ fn probe_rows(probes: &[Exchange], gate: &str) -> Vec<Divergence> {
                 description: format!(
                     "the `{kind}` probe of {} {}",
                     plural(failed.len(), "operation"),
-                    predicate(first)
+                    what_differs(first)
                 ),
                 check: kind,
                 kind: Kind::Probe,
@@ -221,11 +221,12 @@ fn describe_step(step: &Exchange) -> String {
             Some(op) => format!("`{op}` ({})", step.label()),
             None => format!("`{}` ({})", step.request_words(), step.label()),
         });
-    format!("{subject} {}", predicate(step))
+    format!("{subject} {}", what_differs(step))
 }
 
-/// What the server did instead of what was expected, from the failed checks.
-fn predicate(exchange: &Exchange) -> String {
+/// What the server did instead of what the step or probe expected, from its failed checks:
+/// `accepted (answered 200)`, `refused with 404 route_not_found`, `answered 200 with ...`.
+pub fn what_differs(exchange: &Exchange) -> String {
     let Some(response) = &exchange.response else {
         return format!("got {}", exchange.answer_words());
     };

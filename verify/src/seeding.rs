@@ -11,10 +11,12 @@
 //! The order is: the reset (before the gates' probes, so that they too see the empty store),
 //! the scenarios that run `before_seed`, the loading, then the seed's own `steps`.
 
+use marketref::headers::IDEMPOTENT_REPLAYED;
 use serde::Serialize;
 
 use crate::exchange::{Exchange, Phase};
 use crate::milestone::{SEED_SCENARIO, Scenario, Seed, Step};
+use crate::rules::Rule;
 use crate::session::Session;
 
 /// The path a run is told to take (`--seed`).
@@ -146,10 +148,18 @@ impl Seeding<'_> {
         session.terminal.seed(&self.report);
         for step in loading {
             let exchange = session.send(Phase::Seed, SEED_SCENARIO, step).await;
-            let failed = !exchange.passed;
-            if failed {
-                self.report.stopped = Some(loading_failed(&exchange));
-            }
+            let stop = if !exchange.passed {
+                Some(loading_failed(&exchange))
+            } else if replayed_from_before(&exchange) {
+                Some(format!(
+                    "the seed's step `{}` was answered as a replay of a request this run did not send: the server holds this seed from an earlier run, and seeding through the API needs one that starts empty; nothing after the seed ran",
+                    exchange.step
+                ))
+            } else {
+                None
+            };
+            let failed = stop.is_some();
+            self.report.stopped = stop;
             session.keep(exchange);
             if failed {
                 session.terminal.seed(&self.report);
@@ -196,6 +206,20 @@ impl Seeding<'_> {
     }
 }
 
+/// The server replayed a request this run sends for the first time: it recorded it in an
+/// earlier run, so its state is not the empty store the API seed starts from.
+fn replayed_from_before(exchange: &Exchange) -> bool {
+    let replayed = exchange
+        .response
+        .as_ref()
+        .and_then(|r| r.headers.get(IDEMPOTENT_REPLAYED))
+        .is_some_and(|value| value == "true");
+    replayed
+        && exchange
+            .broken_rules()
+            .any(|check| check.rule == Rule::IdempotentReplay)
+}
+
 /// Why a loading step stops the run, naming the step and its operation.
 fn loading_failed(exchange: &Exchange) -> String {
     let operation = exchange.operation_id.as_deref().unwrap_or("(no operation)");
@@ -208,9 +232,9 @@ fn loading_failed(exchange: &Exchange) -> String {
         String::new()
     };
     format!(
-        "the seed's step `{}` (`{operation}`, `{}`) answered {}{verdict}; nothing after the seed ran",
+        "the seed's step `{}` (`{operation}`, `{}`) {}{verdict}; nothing after the seed ran",
         exchange.step,
         exchange.request_words(),
-        exchange.answer_words()
+        crate::divergence::what_differs(exchange)
     )
 }

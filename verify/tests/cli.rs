@@ -12,6 +12,7 @@ fn help_documents_every_flag_and_the_exit_codes() {
         "--junit",
         "--update-expected",
         "--coverage",
+        "--seed",
     ] {
         assert!(help.stdout.contains(flag), "--help does not mention {flag}");
     }

@@ -90,6 +90,20 @@ fn without_the_dev_routes_m111_seeds_through_the_api_and_keeps_its_pin() {
         "reported, not failing"
     );
     assert_eq!(report["divergences"][0]["fails_run"], false);
+
+    // The server now holds the seed: a second run cannot start from the empty store.
+    let (again, printed, _) = verify_against(&served.url, "M111.yaml", verify::SeedChoice::Auto);
+    let stopped = again.runs[0]
+        .seed
+        .stopped
+        .clone()
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        stopped.starts_with(
+            "the seed's step `early-d` was answered as a replay of a request this run did not send"
+        ),
+        "{stopped}"
+    );
 }
 
 #[test]

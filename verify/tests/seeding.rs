@@ -76,7 +76,7 @@ fn a_failed_loading_request_stops_the_run_naming_its_operation() {
         path_str(&repo.path("out")),
     ]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    run.assert_printed("FAIL  seed  the seed's step `create-a` (`swapIntents.create`, `POST /swap-intents`) answered 400 swap_intent_invalid; nothing after the seed ran");
+    run.assert_printed("FAIL  seed  the seed's step `create-a` (`swapIntents.create`, `POST /swap-intents`) refused with 400 swap_intent_invalid; nothing after the seed ran");
     assert!(
         !run.stdout.contains("first-run/"),
         "the scenarios after the seed did not run:\n{}",
