@@ -176,11 +176,14 @@ impl Seeding<'_> {
     /// Sends the first request of the dev path: a success keeps it as the seed's first step;
     /// a refusal hands over to the API seed when there is one, or stops the run.
     async fn first_dev_request(&mut self, session: &mut Session<'_, '_, '_>, step: &Step) {
-        let exchange = session.send(Phase::Seed, SEED_SCENARIO, step).await;
+        let mut exchange = session.send(Phase::Seed, SEED_SCENARIO, step).await;
         if exchange.passed {
             session.keep(exchange);
             return;
         }
+        // The answer says the server has no such route, which the seed's row says once; how
+        // it words that (an auth refusal before routing, say) is no divergence of its own.
+        exchange.rules.clear();
         let refused = format!(
             "`{}` (`{}`) answered {}",
             exchange.operation_id.as_deref().unwrap_or("(no operation)"),

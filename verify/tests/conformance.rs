@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::divergent::{self, Divergences};
-use crate::support::{self, snapshot};
+use crate::support::{self, RepoCopy, snapshot};
 
 struct Report {
     verdict: verify::Verdict,
@@ -195,4 +195,41 @@ fn the_report_is_the_same_on_every_run() {
             "latest/{name} has a port"
         );
     }
+}
+
+#[test]
+fn without_an_api_seed_the_run_stops_at_the_seed_in_one_row() {
+    let server = divergent::start(Divergences::NONE);
+    let repo = RepoCopy::new();
+    let seed = "seed:\n  fixtures: [../fixtures/swap/worked-example.json]";
+    repo.write(
+        "milestones/DEVONLY.yaml",
+        &support::health_milestone("DEVONLY", seed, "true"),
+    );
+    let options = verify::Options {
+        paths: vec![repo.path("milestones/DEVONLY.yaml")],
+        base_url: Some(server.url.clone()),
+        out: Some(repo.path("out")),
+        ..verify::Options::default()
+    };
+    let verdict = verify::verify(&options, &mut Vec::new()).expect("the milestone loads");
+    assert!(!verdict.passed());
+    assert!(
+        verdict.runs[0].steps.iter().all(|s| s.scenario == "seed"),
+        "nothing ran after the seed"
+    );
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.path("out/milestones/DEVONLY/latest/report.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = report["divergences"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["check"], "seed");
+    assert!(
+        rows[0]["description"].as_str().unwrap().starts_with(
+            "the server does not offer the seeding routes (`dev.reset` (`POST /dev/reset`) answered 401 auth_identity_missing): this milestone declares no API seed"
+        ),
+        "{}",
+        rows[0]["description"]
+    );
 }
