@@ -58,6 +58,7 @@ impl ApiError {
         let mut extra = self.details.clone();
         extra.remove("reason_code");
         ErrorEnvelope {
+            success: None,
             code: None,
             correlation_id: correlation_id.to_owned(),
             error: ErrorBody {
@@ -90,6 +91,9 @@ impl std::error::Error for ApiError {}
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorEnvelope {
+    /// `false`, for operations with the `data` envelope (whose successes say `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
     /// The reason code again, for operations whose manifest entry says
     /// `reason_code_at_top_level` (clients of an older implementation read it here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,7 +181,7 @@ impl Error {
         &self.message
     }
 
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Error {
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Error {
         Error::new(ErrorKind::Io, format!("{}: {source}", path.display())).with_source(source)
     }
 }

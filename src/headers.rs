@@ -19,3 +19,18 @@ pub const REQUEST_CLOCK: &str = "x-now-iso";
 
 /// The identity headers the trusted gateway sets, in the order a 401 names them.
 pub const IDENTITY: [&str; 2] = [ACTOR_TYPE, ACTOR_ID];
+
+/// A vendor key or a deployment token: `Authorization: Bearer <token>`.
+pub const AUTHORIZATION: &str = "authorization";
+/// The contracts version a client speaks, and the server's on every answer of an operation
+/// with the `data` envelope.
+pub const CONTRACTS_VERSION: &str = "x-marketplace-contracts-version";
+/// The rate-limit headers of spec `ml-marketplace.md` section 7, and the `X-` twins older
+/// clients read.
+pub const RATE_LIMIT_LIMIT: &str = "ratelimit-limit";
+pub const RATE_LIMIT_REMAINING: &str = "ratelimit-remaining";
+pub const RATE_LIMIT_RESET: &str = "ratelimit-reset";
+pub const X_RATE_LIMIT_LIMIT: &str = "x-ratelimit-limit";
+pub const X_RATE_LIMIT_REMAINING: &str = "x-ratelimit-remaining";
+pub const X_RATE_LIMIT_RESET: &str = "x-ratelimit-reset";
+pub const RETRY_AFTER: &str = "retry-after";

@@ -38,6 +38,7 @@ pub mod bench;
 pub mod clock;
 pub mod console;
 pub mod contracts;
+pub mod credentials;
 pub mod domain;
 pub mod error;
 pub mod headers;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use marketref::clock::SystemClock;
-use marketref::http::{AppState, RuntimeConfig};
+use marketref::credentials::Pepper;
+use marketref::http::{AppState, RuntimeConfig, RuntimeOptions};
 use marketref::store::SqliteStore;
 use marketref::{Error, ErrorKind};
 
@@ -44,6 +45,97 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+    /// Create ML-marketplace vendors from the shell, on the store itself.
+    Vendors {
+        #[command(subcommand)]
+        command: VendorsCommand,
+    },
+    /// Generate synthetic dataset rounds and publish round folders.
+    Rounds {
+        #[command(subcommand)]
+        command: RoundsCommand,
+    },
+    /// Find vendor keys and deployment tokens in files.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VendorsCommand {
+    /// Create a vendor and its first key, printed once as JSON (then only its hash is kept).
+    ///
+    /// Example: marketref vendors create --name "Acme Quant" --db ./marketref.db
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The SQLite file the server uses.
+        #[arg(long, default_value = "./marketref.db")]
+        db: PathBuf,
+        /// Hash with the development pepper when MARKETREF_TOKEN_PEPPER is not set (for a
+        /// server started with --dev).
+        #[arg(long)]
+        dev: bool,
+        /// The server's data folder, whose kept pepper to use when MARKETREF_TOKEN_PEPPER is not
+        /// set and --dev is not given.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoundsCommand {
+    /// Write a seeded synthetic round to a folder: train.csv, validation.csv, test.csv,
+    /// features.csv and round.json. The same arguments give the same bytes.
+    ///
+    /// Example: marketref rounds generate --out ./round-1 --seed 1 --bars 4000
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Comma-separated symbols.
+        #[arg(long, default_value = "EURUSD,GBPUSD,USDJPY", value_delimiter = ',')]
+        symbols: Vec<String>,
+        /// Bars per symbol.
+        #[arg(long, default_value_t = 4000)]
+        bars: usize,
+        /// 1m, 5m, 15m, 1h, 4h or 1d.
+        #[arg(long, default_value = "1h")]
+        timeframe: String,
+        /// The round's name in round.json.
+        #[arg(long, default_value = "Synthetic round")]
+        name: String,
+    },
+    /// Register a round folder under an id, copying its files into the server's data folder
+    /// (sizes and SHA-256 computed); the first round is current, --current makes a later one so.
+    ///
+    /// Example: marketref rounds publish --dir ./round-1 --round-id round-1 --current
+    Publish {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        round_id: String,
+        #[arg(long)]
+        current: bool,
+        #[arg(long, default_value = "./marketref.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "./marketref-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Report every well-formed vk_/sit_ token with a valid checksum in the files (folders are
+    /// walked), as file:line and its prefix only; exit 1 when any is found.
+    ///
+    /// Example: marketref secrets scan ./config ./ci
+    Scan {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -141,9 +233,16 @@ struct ServeArgs {
     /// SQLite database file; created when missing.
     #[arg(long, default_value = "./marketref.db")]
     db: PathBuf,
-    /// Mount the dev-only operations (POST /dev/fixtures, POST /dev/reset).
+    /// Mount the dev-only operations (POST /dev/fixtures, POST /dev/reset); credentials are
+    /// hashed with the development pepper unless MARKETREF_TOKEN_PEPPER is set.
     #[arg(long)]
     dev: bool,
+    /// Where dataset rounds and model artifacts are kept.
+    #[arg(long, default_value = "./marketref-data")]
+    data_dir: PathBuf,
+    /// An origin a browser may call the API from (CORS); repeatable. None by default.
+    #[arg(long = "cors-origin", value_name = "URL")]
+    cors_origins: Vec<String>,
     /// Listen on a non-loopback address although callers are identified by headers that anyone
     /// who can reach the port can set. Only behind a gateway that sets them.
     #[arg(long)]
@@ -185,6 +284,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Contracts { command } => contracts(command),
         Command::Bench { command } => bench(command),
+        Command::Vendors { command } => vendors(command),
+        Command::Rounds { command } => rounds(command),
+        Command::Secrets { command } => secrets(command),
     };
     match result {
         Ok(code) => code,
@@ -201,7 +303,7 @@ fn main() -> ExitCode {
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(marketref::credentials::RedactingWriter(std::io::stderr))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MARKETREF_LOG")
@@ -219,13 +321,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let store = SqliteStore::open(&args.db)
-        .map_err(Error::from)
-        .with_context(|| format!("opening {}", args.db.display()))?;
+    let store = open_store(&args.db)?;
     let state = AppState::new(RuntimeConfig {
         store: Arc::new(store),
         clock: Arc::new(SystemClock),
         dev: args.dev,
+        options: serve_options(&args)?,
     })?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -240,6 +341,54 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The environment variable that holds the server's pepper.
+const PEPPER_VARIABLE: &str = "MARKETREF_TOKEN_PEPPER";
+
+/// The pepper: `MARKETREF_TOKEN_PEPPER` when set. Else, under `--dev`, the fixed development
+/// pepper (so that development servers and the verifier agree); outside `--dev`, the one kept in
+/// `<data dir>/token-pepper`, made once from 32 random bytes (mode 0600), so that a server never
+/// peppers real credentials with a value anyone knows. Every instance on one database must have
+/// the same pepper: set the variable, or share the data folder.
+fn pepper(dev: bool, data_dir: Option<&std::path::Path>) -> Result<Pepper, Error> {
+    if let Ok(value) = std::env::var(PEPPER_VARIABLE)
+        && !value.is_empty()
+    {
+        return Ok(Pepper::new(value));
+    }
+    match (dev, data_dir) {
+        (true, _) => {
+            tracing::warn!(
+                "{PEPPER_VARIABLE} is not set: credentials are hashed with the development pepper (--dev)"
+            );
+            Ok(Pepper::dev())
+        }
+        (false, Some(dir)) => {
+            let (pepper, made) =
+                marketref::credentials::Pepper::kept_in(dir).map_err(|e| Error::io(dir, e))?;
+            if made {
+                tracing::warn!(path = %dir.join(Pepper::FILE).display(), "{PEPPER_VARIABLE} is not set: made a pepper for this data folder; set the variable to the same value on every instance");
+            }
+            Ok(pepper)
+        }
+        (false, None) => Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "{PEPPER_VARIABLE} is not set: it peppers the hashes of vendor keys and deployment tokens \
+                 and signs dataset URLs; set it to the server's value, or pass --dev for a development server"
+            ),
+        )),
+    }
+}
+
+fn serve_options(args: &ServeArgs) -> Result<RuntimeOptions, Error> {
+    Ok(RuntimeOptions {
+        pepper: pepper(args.dev, Some(&args.data_dir))?,
+        data_dir: Some(args.data_dir.clone()),
+        cors_origins: args.cors_origins.clone(),
+        ..RuntimeOptions::default()
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -341,6 +490,132 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn open_store(db: &std::path::Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(db)
+        .map_err(Error::from)
+        .with_context(|| format!("opening {}", db.display()))
+}
+
+fn vendors(command: VendorsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        VendorsCommand::Create {
+            name,
+            db,
+            dev,
+            data_dir,
+        } => {
+            let store = open_store(&db)?;
+            let hasher = marketref::credentials::Hasher::new(pepper(dev, data_dir.as_deref())?);
+            let created = marketref::domain::ml_market::admin::create_vendor(
+                &store,
+                &hasher,
+                &name,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            println!("{}", serde_json::to_string(&created)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn rounds(command: RoundsCommand) -> anyhow::Result<ExitCode> {
+    use marketref::domain::ml_market::{admin, dataset::Recipe, files, types::Timeframe};
+    match command {
+        RoundsCommand::Generate {
+            out,
+            seed,
+            symbols,
+            bars,
+            timeframe,
+            name,
+        } => {
+            let timeframe: Timeframe = serde_json::from_value(serde_json::Value::String(
+                timeframe.clone(),
+            ))
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("--timeframe `{timeframe}`: one of 1m, 5m, 15m, 1h, 4h, 1d"),
+                )
+            })?;
+            let valid_symbol = |s: &String| {
+                !s.is_empty()
+                    && s.len() <= 20
+                    && s.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            };
+            if symbols.is_empty() || !symbols.iter().all(valid_symbol) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "--symbols: upper-case letters and digits, comma-separated",
+                )
+                .into());
+            }
+            if bars <= marketref::domain::ml_market::dataset::HISTORY + 1 {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "--bars must be more than 21 (20 bars of history and the label's next)",
+                )
+                .into());
+            }
+            let recipe = Recipe {
+                seed,
+                symbols,
+                bars,
+                timeframe,
+            };
+            let written =
+                files::write_folder(&out, &recipe, &name).map_err(|e| Error::io(&out, e))?;
+            println!("{}", serde_json::json!({"out": out, "files": written}));
+            Ok(ExitCode::SUCCESS)
+        }
+        RoundsCommand::Publish {
+            dir,
+            round_id,
+            current,
+            db,
+            data_dir,
+        } => {
+            let store = open_store(&db)?;
+            let round = admin::publish_round(
+                &store,
+                &data_dir,
+                &dir,
+                &round_id,
+                current,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            println!("{}", serde_json::to_string(&round)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn secrets(command: SecretsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SecretsCommand::Scan { paths } => {
+            let (findings, skipped) = marketref::credentials::scan::scan(&paths);
+            for finding in &findings {
+                println!(
+                    "{}:{}: {}",
+                    finding.path.display(),
+                    finding.line,
+                    finding.shown
+                );
+            }
+            for path in &skipped {
+                eprintln!("skipped {} (not readable as text)", path.display());
+            }
+            eprintln!("secrets scan: {} token(s) found", findings.len());
+            Ok(if findings.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
 }
 
 fn contracts(command: ContractsCommand) -> anyhow::Result<ExitCode> {

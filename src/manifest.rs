@@ -91,6 +91,12 @@ pub struct Operation {
     /// an older implementation of the same contract.
     #[serde(default, skip_serializing_if = "is_false")]
     pub reason_code_at_top_level: bool,
+    /// How bodies are wrapped.
+    #[serde(default, skip_serializing_if = "Envelope::is_bare")]
+    pub envelope: Envelope,
+    /// How many requests a principal may send; counted in the store before the request runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
     /// Every call that reaches the handler (success or failure) is recorded in the activity
     /// log, in the request's transaction.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -146,9 +152,14 @@ impl HttpMethod {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthRule {
-    /// Whether the caller must identify itself with the actor headers.
+    /// Whether the caller must identify itself; `false` makes the operation public.
     pub required: bool,
-    /// Actor types that may call; empty when auth is not required.
+    /// How the caller identifies itself when it must: the trusted gateway's actor headers
+    /// (the default), a vendor key or a deployment token (`Authorization: Bearer ...`).
+    #[serde(default, skip_serializing_if = "AuthScheme::is_gateway")]
+    pub scheme: AuthScheme,
+    /// Actor types that may call through the gateway; empty for the other schemes and when
+    /// auth is not required.
     pub allowed_actor_types: Vec<ActorType>,
     /// Scopes the caller must hold, all of them.
     pub required_scopes: Vec<String>,
@@ -157,6 +168,78 @@ pub struct AuthRule {
     /// written only here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub privileges: BTreeMap<String, String>,
+}
+
+/// How a caller identifies itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthScheme {
+    /// `x-actor-type`, `x-actor-id`, `x-auth-scopes`, set by the trusted gateway.
+    #[default]
+    Gateway,
+    /// `Authorization: Bearer vk_...`: a vendor's key.
+    VendorKey,
+    /// `Authorization: Bearer sit_...`: one deployment's token.
+    DeploymentToken,
+}
+
+impl AuthScheme {
+    pub fn is_gateway(&self) -> bool {
+        *self == AuthScheme::Gateway
+    }
+
+    /// The kind of token the scheme takes, for the bearer schemes.
+    pub fn token_kind(self) -> Option<crate::credentials::TokenKind> {
+        match self {
+            AuthScheme::Gateway => None,
+            AuthScheme::VendorKey => Some(crate::credentials::TokenKind::VendorKey),
+            AuthScheme::DeploymentToken => Some(crate::credentials::TokenKind::DeploymentToken),
+        }
+    }
+}
+
+/// How success and error bodies are wrapped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Envelope {
+    /// The body is the response schema's object; errors are the error envelope.
+    #[default]
+    Bare,
+    /// `{success: true, data}` around the response schema's object, `success: false` in the
+    /// error envelope, and the contracts-version header (spec `ml-marketplace.md` section 1).
+    Data,
+}
+
+impl Envelope {
+    pub fn is_bare(&self) -> bool {
+        *self == Envelope::Bare
+    }
+}
+
+/// Requests an authenticated principal may send in a window of the request clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// The counter's name: operations naming the same bucket share one count.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub bucket: String,
+    /// Whose requests are counted together.
+    pub per: RateSubject,
+    /// Requests allowed in a window; the next one is refused with 429.
+    #[schemars(range(min = 1))]
+    pub limit: u32,
+    /// The window's length in seconds, aligned to the Unix epoch.
+    #[schemars(range(min = 1))]
+    pub window_s: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateSubject {
+    /// The deployment a deployment token writes for.
+    Deployment,
+    /// The vendor a vendor key belongs to.
+    Vendor,
 }
 
 /// A field of a success body that the verifier replaces; see `Operation::volatile_fields`.
@@ -168,13 +251,39 @@ pub struct VolatileField {
     pub at: String,
     /// What the verifier writes instead, when the field is there.
     pub replace_with: serde_json::Value,
+    /// A credential the server shows once (a key, a token, a signed URL): a step may capture
+    /// it and later requests send it, but no record shows it, wherever it is sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub secret: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdempotencyRule {
-    /// Whether an `Idempotency-Key` header is required and responses are recorded.
+    /// Whether an idempotency key is required and responses are recorded.
     pub required: bool,
+    /// A key is not required, but one that is sent is honoured as if it were.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+    /// The header that carries the key, when not `Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z][A-Za-z0-9-]*$"))]
+    pub header: Option<String>,
+}
+
+impl IdempotencyRule {
+    /// Whether a key is taken at all.
+    pub fn takes_key(&self) -> bool {
+        self.required || self.optional
+    }
+
+    /// The header that carries the key, lower case.
+    pub fn header_name(&self) -> String {
+        self.header
+            .as_deref()
+            .unwrap_or(crate::headers::IDEMPOTENCY_KEY)
+            .to_ascii_lowercase()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -192,6 +301,9 @@ pub struct QueryParam {
     /// Allowed values of a string parameter.
     #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<String>>,
+    /// A request without it is refused.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -295,10 +407,32 @@ impl Manifest {
                     "{id}: field_reasons key `{pointer}` is not a JSON pointer"
                 ));
             }
-            if operation.auth.required && operation.auth.allowed_actor_types.is_empty() {
+            let gateway = operation.auth.scheme.is_gateway();
+            if operation.auth.required && gateway && operation.auth.allowed_actor_types.is_empty() {
                 return fail(format!(
                     "{id}: auth is required but no actor type is allowed"
                 ));
+            }
+            if !gateway
+                && (!operation.auth.required
+                    || !operation.auth.allowed_actor_types.is_empty()
+                    || !operation.auth.privileges.is_empty())
+            {
+                return fail(format!(
+                    "{id}: a token scheme needs `auth.required: true` and takes no actor types or privileges"
+                ));
+            }
+            if let Some(limit) = &operation.rate_limit {
+                let counted = match limit.per {
+                    RateSubject::Deployment => AuthScheme::DeploymentToken,
+                    RateSubject::Vendor => AuthScheme::VendorKey,
+                };
+                if operation.auth.scheme != counted {
+                    return fail(format!(
+                        "{id}: a rate limit per {:?} needs the {:?} auth scheme",
+                        limit.per, counted
+                    ));
+                }
             }
             if !operation.auth.required
                 && (!operation.auth.allowed_actor_types.is_empty()
@@ -311,8 +445,18 @@ impl Manifest {
             if !operation.auth.required && !operation.auth.privileges.is_empty() {
                 return fail(format!("{id}: privileges need `auth.required: true`"));
             }
-            if operation.idempotency.required && operation.method.is_read() {
+            if operation.idempotency.takes_key() && operation.method.is_read() {
                 return fail(format!("{id}: a GET cannot be idempotent-keyed"));
+            }
+            if operation.idempotency.required && operation.idempotency.optional {
+                return fail(format!(
+                    "{id}: an idempotency key is either required or optional"
+                ));
+            }
+            if operation.idempotency.header.is_some() && !operation.idempotency.takes_key() {
+                return fail(format!(
+                    "{id}: an idempotency header for an operation that takes no key"
+                ));
             }
             let mut names = BTreeSet::new();
             for param in &operation.query_params {
@@ -428,7 +572,7 @@ impl Operation {
                 .filter_map(|code| Reason::from_code(code)),
         );
         reasons.insert(Reason::RequestClockInvalid);
-        if self.auth.required {
+        if self.auth.required && self.auth.scheme.is_gateway() {
             reasons.insert(Reason::AuthIdentityMissing);
             reasons.insert(Reason::AuthActorTypeUnknown);
             if self.auth.allowed_actor_types.len() < ActorType::ALL.len() {
@@ -438,10 +582,26 @@ impl Operation {
                 reasons.insert(Reason::AuthScopeMissing);
             }
         }
+        if self.auth.required && !self.auth.scheme.is_gateway() {
+            reasons.insert(Reason::AuthHeaderRequired);
+            reasons.insert(Reason::TokenMalformed);
+            reasons.insert(Reason::TokenInactive);
+            // A token of the other kind is refused as one that does not grant the operation.
+            reasons.insert(Reason::TokenScopeInsufficient);
+        }
         if self.idempotency.required {
             reasons.insert(Reason::IdempotencyKeyRequired);
+        }
+        if self.idempotency.takes_key() {
             reasons.insert(Reason::IdempotencyKeyInvalid);
             reasons.insert(Reason::IdempotencyKeyReusePayloadMismatch);
+        }
+        if self.rate_limit.is_some() {
+            reasons.insert(Reason::RateLimited);
+        }
+        if self.envelope == Envelope::Data {
+            reasons.insert(Reason::ContractsVersionInvalid);
+            reasons.insert(Reason::ContractsVersionUnsupported);
         }
         if self.request_schema.is_some() {
             reasons.insert(Reason::RequestBodyTooLarge);

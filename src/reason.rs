@@ -25,7 +25,9 @@ pub enum ErrorClass {
     SchemaInvalid,
     PayloadTooLarge,
     UnsupportedMediaType,
+    RangeNotSatisfiable,
     Unprocessable,
+    RateLimited,
     Internal,
 }
 
@@ -42,7 +44,9 @@ impl ErrorClass {
         ErrorClass::SchemaInvalid,
         ErrorClass::PayloadTooLarge,
         ErrorClass::UnsupportedMediaType,
+        ErrorClass::RangeNotSatisfiable,
         ErrorClass::Unprocessable,
+        ErrorClass::RateLimited,
         ErrorClass::Internal,
     ];
 
@@ -62,6 +66,8 @@ impl ErrorClass {
             ErrorClass::SchemaInvalid => "SCHEMA_INVALID",
             ErrorClass::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorClass::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorClass::RangeNotSatisfiable => "RANGE_NOT_SATISFIABLE",
+            ErrorClass::RateLimited => "RATE_LIMITED",
             ErrorClass::Unprocessable => "UNPROCESSABLE",
             ErrorClass::Internal => "INTERNAL",
         }
@@ -77,6 +83,8 @@ impl ErrorClass {
             ErrorClass::ConstraintViolation | ErrorClass::SchemaInvalid => 400,
             ErrorClass::PayloadTooLarge => 413,
             ErrorClass::UnsupportedMediaType => 415,
+            ErrorClass::RangeNotSatisfiable => 416,
+            ErrorClass::RateLimited => 429,
             ErrorClass::Unprocessable => 422,
             ErrorClass::Internal => 500,
         }
@@ -141,6 +149,22 @@ reasons! {
     RequestBodyTooLarge => ("request_body_too_large", PayloadTooLarge, "The request body is too large."),
     /// A body was sent with a `content-type` other than JSON (`application/json` or a `+json` type).
     UnsupportedMediaType => ("unsupported_media_type", UnsupportedMediaType, "The request body must be JSON (content-type: application/json)."),
+    /// An operation authenticated by a vendor key or a deployment token got no `Authorization: Bearer` header.
+    AuthHeaderRequired => ("auth_header_required", Unauthorized, "This operation requires an Authorization: Bearer header."),
+    /// The bearer token is not a marketref token (shape), or its checksum is wrong (a typo); nothing was looked up.
+    TokenMalformed => ("token_malformed", Unauthorized, "The bearer token is malformed."),
+    /// The token is unknown, expired or revoked: one reason, so that a caller cannot probe which.
+    TokenInactive => ("token_inactive", Unauthorized, "The token is not active."),
+    /// The token does not grant this operation: a scope is missing, or it is a token of the other kind.
+    TokenScopeInsufficient => ("token_scope_insufficient", InsufficientScope, "The token does not grant this operation."),
+    /// The principal sent more requests in the window than the operation's rate limit allows; `Retry-After` says when to try again.
+    RateLimited => ("rate_limited", RateLimited, "Too many requests; retry after the time Retry-After gives."),
+    /// `X-Marketplace-Contracts-Version` is present but not a semantic version (`1.2.3`).
+    ContractsVersionInvalid => ("contracts_version_invalid", ConstraintViolation, "X-Marketplace-Contracts-Version must be a semantic version such as 1.0.0."),
+    /// `X-Marketplace-Contracts-Version` names a major version this server does not speak.
+    ContractsVersionUnsupported => ("contracts_version_unsupported", ConstraintViolation, "This server does not speak that major contracts version."),
+    /// A `Range` header asks for bytes the file does not have.
+    RangeNotSatisfiable => ("range_not_satisfiable", RangeNotSatisfiable, "The requested range is outside the file."),
     /// `x-now-iso` is present but is not an RFC 3339 date-time.
     RequestClockInvalid => ("request_clock_invalid", ConstraintViolation, "The x-now-iso header must be an RFC 3339 date-time."),
     /// A query parameter is unknown, malformed or out of range; `details` names it and the rule.
@@ -169,7 +193,7 @@ reasons! {
     MarketplaceMatchingAssetValuesMissing => ("marketplace_matching_asset_values_missing", ConstraintViolation, "No asset values are known, so no intent can be priced."),
     /// No matching run with this id exists.
     MarketplaceMatchingRunNotFound => ("marketplace_matching_run_not_found", NotFound, "The matching run was not found."),
-    /// The body of a data-marketplace request is not JSON, not an object, or has a field no rule knows.
+    /// The body of a data- or ML-marketplace request is not JSON, breaks its schema (an unknown field, a value out of range), or names a key twice; `details.field` and `details.rule` say where and what.
     RequestBodyMalformed => ("request_body_malformed", ConstraintViolation, "The request body is malformed."),
     /// `seller_node_id` is missing or empty.
     SellerNodeIdRequired => ("seller_node_id_required", ConstraintViolation, "seller_node_id is required."),
@@ -263,6 +287,36 @@ reasons! {
     TrainingRoundNoContracts => ("training_round_no_contracts", Conflict, "No contract is waiting for a training round."),
     /// Matching found no offer to select; `details` holds the diagnostics.
     NoCompatibleOffersFound => ("no_compatible_offers_found", Unprocessable, "No compatible offer was found for the round intent."),
+    /// A resource of another vendor (a key, a model, a deployment).
+    VendorMismatch => ("vendor_mismatch", Forbidden, "This resource belongs to another vendor."),
+    /// A deployment token named another deployment than its own.
+    DeploymentMismatch => ("deployment_mismatch", Forbidden, "The deployment is not the one the token writes for."),
+    /// A signal or consensus body named a vendor or deployment other than the token's; nothing was stored.
+    AttributionMismatch => ("attribution_mismatch", Forbidden, "Writes are attributed to the token's vendor and deployment; the body names others."),
+    /// No key with this id.
+    KeyNotFound => ("key_not_found", NotFound, "The key was not found."),
+    /// No dataset round with this id (or no current round).
+    RoundNotFound => ("round_not_found", NotFound, "The dataset round was not found."),
+    /// A round with this id exists already.
+    RoundExists => ("round_exists", Conflict, "A dataset round with this id already exists."),
+    /// A dataset URL whose signature is not this server's, whose path or expiry was changed, or that expired.
+    SignedUrlInvalid => ("signed_url_invalid", Forbidden, "The signed URL is expired, altered, or not from this server; ask for new ones."),
+    /// The round has no file of this name.
+    DatasetFileNotFound => ("dataset_file_not_found", NotFound, "The dataset round has no such file."),
+    /// No model with this id.
+    ModelNotFound => ("model_not_found", NotFound, "The model was not found."),
+    /// No version with this id on this model.
+    VersionNotFound => ("version_not_found", NotFound, "The model version was not found."),
+    /// The model has a version of this name already.
+    VersionExists => ("version_exists", Conflict, "The model already has a version of this name."),
+    /// The stage move is not in the stage table; `details` has both stages and the allowed moves.
+    InvalidStageTransition => ("invalid_stage_transition", Conflict, "This stage change is not allowed."),
+    /// A retired version cannot be deployed.
+    VersionRetired => ("version_retired", Conflict, "The model version is retired."),
+    /// No deployment with this id.
+    DeploymentNotFound => ("deployment_not_found", NotFound, "The deployment was not found."),
+    /// No consensus was written and no signal gives one for this symbol and timeframe.
+    ConsensusNotFound => ("consensus_not_found", NotFound, "No consensus is known for this symbol and timeframe."),
     /// The dev fixture document breaks its schema; `details.errors` lists each failure.
     DevFixturesInvalid => ("dev_fixtures_invalid", SchemaInvalid, "The fixture document is invalid."),
 }

@@ -330,6 +330,7 @@ fn matching_runs_leave_exactly_the_merged_asset_values_stored() {
         store: store.clone(),
         clock: Arc::new(FixedClock(parse_rfc3339("2026-02-28T12:00:00Z").unwrap())),
         dev: true,
+        options: marketref::http::RuntimeOptions::default(),
     })
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -78,7 +78,9 @@ fn serve_prints_the_console_url_on_start() {
     let mut child = marketref()
         .args(["serve", "--addr", "127.0.0.1:0", "--db"])
         .arg(dir.path().join("x.db"))
-        .env("MARKETREF_LOG", "warn")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("MARKETREF_LOG", "error")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -65,7 +65,8 @@ pub fn run_documented(server: &ServedBinary, blocks: &[ShBlock]) -> Vec<String> 
             );
             if let Some(code) = &block.expect {
                 assert!(
-                    stdout.contains(&format!("\"code\":\"{code}\"")),
+                    stdout.contains(&format!("\"code\":\"{code}\""))
+                        || stdout.contains(&format!("\"reason_code\":\"{code}\"")),
                     "expected {code}:\n{stdout}"
                 );
             } else {
@@ -91,37 +92,64 @@ pub fn section<'a>(markdown: &'a str, name: &str) -> &'a str {
 pub struct ServedBinary {
     pub child: Child,
     pub port: u16,
+    /// Every line the server has logged so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub _dir: tempfile::TempDir,
+}
+
+/// A test that fails before `terminate` must not leave its server running (it would hold the
+/// test's output open).
+impl Drop for ServedBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl ServedBinary {
     pub fn start(extra: &[&str]) -> ServedBinary {
+        ServedBinary::start_logging(extra, "info")
+    }
+
+    /// A server whose log keeps `filter` (`MARKETREF_LOG`).
+    pub fn start_logging(extra: &[&str], filter: &str) -> ServedBinary {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_marketref"))
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(dir.path().join("marketref.db"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
             .args(extra)
-            .env("MARKETREF_LOG", "info")
+            .env("MARKETREF_LOG", filter)
+            .env_remove("MARKETREF_TOKEN_PEPPER")
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let port = loop {
             let line = lines
                 .next()
                 .expect("server exited before listening")
                 .unwrap();
+            log.lock().unwrap().push(line.clone());
             if let Some(rest) = line.split("addr=").nth(1) {
                 let addr = rest.split_whitespace().next().unwrap();
                 break addr.rsplit(':').next().unwrap().parse().unwrap();
             }
         };
         // Keep draining the log so that the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let kept = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push(line);
+            }
+        });
         ServedBinary {
             child,
             port,
+            log,
             _dir: dir,
         }
     }
@@ -129,8 +157,10 @@ impl ServedBinary {
     /// Runs a documented shell block against this server.
     pub fn run(&self, block: &str) -> std::process::Output {
         let script = block.replace("localhost:3005", &format!("127.0.0.1:{}", self.port));
+        // Files a block writes (a saved key, a download) land in the server's temporary folder.
         Command::new("bash")
             .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(self._dir.path())
             .output()
             .unwrap()
     }
@@ -241,5 +271,62 @@ fn the_first_ten_minutes_guide_runs_as_written() {
         outputs[11].contains("contract_000002"),
         "the recovery matched: {recovered}"
     );
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn the_ml_marketplace_guide_runs_as_written() {
+    let guide = std::fs::read_to_string(root().join("docs/ml-marketplace.md")).unwrap();
+    assert_eq!(sh_blocks(&guide)[0].text, "cargo run --release -- serve");
+    let blocks = sh_blocks(section(&guide, "ml-marketplace"));
+    let expected: Vec<&str> = blocks.iter().filter_map(|b| b.expect.as_deref()).collect();
+    assert_eq!(
+        expected,
+        ["attribution_mismatch", "token_inactive", "token_malformed"]
+    );
+    let server = ServedBinary::start(&[]);
+    let outputs = run_documented(&server, &blocks);
+    let body = |at: usize| -> serde_json::Value {
+        let line = outputs[at].lines().last().unwrap_or_default();
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {}", outputs[at]))
+    };
+    assert_eq!(body(0)["data"]["vendor_id"], "vendor_000001");
+    assert_eq!(body(1)["data"]["name"], "Acme Quant");
+    assert!(outputs[3].contains("train.csv: OK"), "{}", outputs[3]);
+    assert!(outputs[3].contains("timestamp,symbol,open,high,low,close,volume"));
+    assert_eq!(body(5)["data"]["stage"], "pilot");
+    assert_eq!(
+        body(6)["data"]["infra_token"].as_str().unwrap()[..4],
+        *"sit_"
+    );
+    assert!(
+        outputs[7].contains("ratelimit-remaining: 59"),
+        "{}",
+        outputs[7]
+    );
+    assert_eq!(body(8)["data"]["stored"], 1);
+    assert_eq!(body(10)["data"]["decision"], "BUY");
+    let catalog = body(11);
+    let entry = &catalog["data"]["items"][0];
+    assert_eq!(
+        (&entry["name"], &entry["stage"], &entry["status"]),
+        (&"eurusd-momentum".into(), &"pilot".into(), &"ready".into())
+    );
+    assert_eq!(entry["total_predictions"], 1);
+    assert!(
+        !outputs[12].contains(
+            &std::fs::read_to_string(server._dir.path().join("vendor-key"))
+                .unwrap()
+                .trim()[14..]
+        ),
+        "the key listing shows no secret"
+    );
+    // The walk leaves its keys in files: the scanner finds them.
+    let scan = Command::new(env!("CARGO_BIN_EXE_marketref"))
+        .args(["secrets", "scan"])
+        .arg(server._dir.path().join("vendor-key"))
+        .output()
+        .unwrap();
+    assert_eq!(scan.status.code(), Some(1), "{scan:?}");
     assert!(server.terminate().success());
 }

@@ -68,15 +68,15 @@ fn every_operation_appears_with_its_reasons_and_rules() {
                 reason.code()
             );
         }
-        if operation.idempotency.required {
+        if operation.idempotency.takes_key() {
             let params = in_public["parameters"].to_string();
             assert!(
-                params.contains("IdempotencyKey"),
+                params.contains(&operation.idempotency.header_name()),
                 "{}",
                 operation.operation_id
             );
         }
-        if operation.auth.required {
+        if operation.auth.required && operation.auth.scheme.is_gateway() {
             assert_eq!(
                 in_public["security"][0]["actorScopes"],
                 serde_json::json!(operation.auth.required_scopes)

@@ -16,6 +16,7 @@ fn config() -> (tempfile::TempDir, RuntimeConfig) {
         store: Arc::new(store),
         clock: Arc::new(SystemClock),
         dev: false,
+        options: marketref::http::RuntimeOptions::default(),
     };
     (dir, config)
 }
@@ -144,12 +145,12 @@ mod with_a_worker {
 async fn a_domains_workers_run_beside_the_server_and_are_joined_before_it_returns() {
     use std::sync::atomic::Ordering;
     let (_dir, config) = config();
-    let domains: &'static [&'static Domain] = Box::leak(Box::new([
-        &system::DOMAIN,
-        &swap::DOMAIN,
-        &domain::data_market::DOMAIN,
-        &with_a_worker::DOMAIN,
-    ]));
+    let domains: Vec<&'static Domain> = domain::ALL
+        .iter()
+        .copied()
+        .chain([&with_a_worker::DOMAIN])
+        .collect();
+    let domains: &'static [&'static Domain] = Box::leak(domains.into_boxed_slice());
     let state = AppState::with_domains(config, Manifest::embedded().clone(), domains).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -199,6 +200,7 @@ fn a_store_without_a_domains_store_trait_stops_start_up() {
         )),
         clock: Arc::new(SystemClock),
         dev: false,
+        options: marketref::http::RuntimeOptions::default(),
     };
     let Err(error) = AppState::new(config) else {
         panic!("start-up should have failed");

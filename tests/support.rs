@@ -17,6 +17,8 @@ pub const SERVER_NOW: &str = "2026-02-28T19:00:00Z";
 pub struct TestServer {
     pub base: String,
     pub store: Arc<dyn Store>,
+    /// The runtime, for tests that look inside it (the token cache).
+    pub state: AppState,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), marketref::Error>>>,
@@ -41,21 +43,32 @@ impl TestServer {
 
     /// A server on any store.
     pub async fn start_with(store: Arc<dyn Store>, dev: bool) -> TestServer {
+        TestServer::start_with_options(store, dev, marketref::http::RuntimeOptions::default()).await
+    }
+
+    /// A server on any store, with options (CORS origins, a cache size).
+    pub async fn start_with_options(
+        store: Arc<dyn Store>,
+        dev: bool,
+        options: marketref::http::RuntimeOptions,
+    ) -> TestServer {
         let state = AppState::new(RuntimeConfig {
             store: store.clone(),
             clock: Arc::new(FixedClock(parse_rfc3339(SERVER_NOW).unwrap())),
             dev,
+            options,
         })
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(marketref::http::run(listener, state, async {
+        let task = tokio::spawn(marketref::http::run(listener, state.clone(), async {
             let _ = rx.await;
         }));
         TestServer {
             base,
             store,
+            state,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
@@ -139,6 +152,16 @@ impl Call {
         self
     }
 
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Call {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// The request clock.
+    pub fn at(self, now: &str) -> Call {
+        self.header("x-now-iso", now)
+    }
+
     pub fn partner(self, scopes: &str) -> Call {
         self.actor(PARTNER.0, PARTNER.1, scopes)
     }
@@ -192,11 +215,59 @@ impl Call {
     }
 }
 
+/// An answer whose success body is not JSON (a file), with its bytes.
+pub struct RawReply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The error body of a refusal, checked against the envelope.
+    pub fn error(&self) -> Value {
+        let body: Value = serde_json::from_slice(&self.bytes).unwrap();
+        valid_against("ErrorEnvelope", &body).unwrap_or_else(|e| panic!("{e}"));
+        body
+    }
+
+    /// The refusal as a JSON reply.
+    pub fn refusal(self) -> Reply {
+        Reply {
+            body: self.error(),
+            status: self.status,
+            headers: self.headers,
+        }
+    }
+}
+
+impl Call {
+    /// Sends a call whose success is not JSON; a refusal is still checked as one.
+    pub async fn send_raw(self) -> RawReply {
+        let response = self.request.send().await.unwrap();
+        let reply = RawReply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.unwrap().to_vec(),
+        };
+        if reply.status >= 400
+            && let Some(operation_id) = &self.operation_id
+        {
+            conforms(operation_id, reply.status, &reply.error());
+        }
+        reply
+    }
+}
+
 fn conforms(operation_id: &str, status: u16, body: &Value) {
     let operation = Manifest::embedded().operation(operation_id).unwrap();
     if status < 400 {
         assert_eq!(status, operation.success_status, "{operation_id}: {body}");
-        valid_against(&operation.response_schema, body)
+        let schema = schemas::answer_schema(operation).unwrap();
+        valid_against_schema(&operation.response_schema, &schema, body)
             .unwrap_or_else(|e| panic!("{operation_id}: {e}"));
     } else {
         valid_against("ErrorEnvelope", body).unwrap_or_else(|e| panic!("{operation_id}: {e}"));
@@ -224,9 +295,13 @@ fn template_matches(template: &str, path: &str) -> bool {
 
 pub fn valid_against(schema_name: &str, body: &Value) -> Result<(), String> {
     let schema = schemas::named(schema_name).ok_or(format!("no schema {schema_name}"))?;
+    valid_against_schema(schema_name, &schema, body)
+}
+
+pub fn valid_against_schema(schema_name: &str, schema: &Value, body: &Value) -> Result<(), String> {
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
-        .build(&schema)
+        .build(schema)
         .map_err(|e| e.to_string())?;
     let errors: Vec<String> = validator
         .iter_errors(body)

@@ -15,6 +15,7 @@ mod docs;
 mod errors;
 mod idempotency;
 mod matching;
+mod ml_market;
 mod openapi;
 mod proposals;
 mod reasons;

@@ -20,11 +20,35 @@ use super::field::{self, BodyError};
 
 /// An operation's logic. It gets the validated request and the request's one transaction, and
 /// answers the success body or a reason. It never writes a status, a header or a message.
-pub type Handler = fn(&OpContext<'_>, &mut dyn Tx) -> Result<Value, ApiError>;
+pub type Handler = fn(&OpContext<'_>, &mut dyn Tx) -> Result<Reply, ApiError>;
+
+/// What a handler answers on success.
+#[derive(Debug)]
+pub enum Reply {
+    /// The success body (JSON, or the text of an operation with another media type).
+    Body(Value),
+    /// A file, streamed after the transaction ends, with range support.
+    File(FileReply),
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Reply {
+        Reply::Body(value)
+    }
+}
+
+/// A file to stream: the runtime opens it, honours `Range`, and sends `Content-Length`.
+#[derive(Clone, Debug)]
+pub struct FileReply {
+    pub path: std::path::PathBuf,
+    pub media_type: String,
+}
 
 /// Serializes a success body.
-pub fn respond<T: Serialize>(body: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(body).map_err(ApiError::internal)
+pub fn respond<T: Serialize>(body: &T) -> Result<Reply, ApiError> {
+    serde_json::to_value(body)
+        .map(Reply::Body)
+        .map_err(ApiError::internal)
 }
 
 /// A validated query parameter.
@@ -37,9 +61,62 @@ pub enum QueryValue {
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    pub actor: ActorRef,
+    pub principal: Principal,
     /// Sorted and deduplicated.
     pub scopes: BTreeSet<String>,
+}
+
+/// Who an authenticated caller is, by the operation's auth scheme.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// An actor the trusted gateway vouches for.
+    Actor(ActorRef),
+    /// A vendor, by one of its keys.
+    Vendor {
+        vendor_id: String,
+        credential_id: String,
+    },
+    /// A deployment, by one of its tokens.
+    Deployment {
+        vendor_id: String,
+        deployment_id: String,
+        credential_id: String,
+    },
+}
+
+impl Principal {
+    /// The kind of principal, as idempotency records scope keys by it.
+    pub fn kind(&self) -> &str {
+        match self {
+            Principal::Actor(actor) => actor.kind.as_str(),
+            Principal::Vendor { .. } => "vendor",
+            Principal::Deployment { .. } => "deployment",
+        }
+    }
+
+    /// Its id: the actor's, the vendor's, the deployment's.
+    pub fn id(&self) -> &str {
+        match self {
+            Principal::Actor(actor) => &actor.id,
+            Principal::Vendor { vendor_id, .. } => vendor_id,
+            Principal::Deployment { deployment_id, .. } => deployment_id,
+        }
+    }
+
+    pub fn actor(&self) -> Option<&ActorRef> {
+        match self {
+            Principal::Actor(actor) => Some(actor),
+            _ => None,
+        }
+    }
+}
+
+/// A deployment token's caller.
+#[derive(Clone, Copy, Debug)]
+pub struct DeploymentCaller<'a> {
+    pub vendor_id: &'a str,
+    pub deployment_id: &'a str,
+    pub credential_id: &'a str,
 }
 
 /// What the running server shares with every handler.
@@ -53,6 +130,12 @@ pub struct Env {
     pub domains: &'static [&'static Domain],
     /// The OpenAPI document of the mounted operations.
     pub openapi: Value,
+    /// Hashes new secrets with the server's pepper.
+    pub hasher: crate::credentials::Hasher,
+    /// Signs and checks dataset URLs.
+    pub url_signer: crate::credentials::UrlSigner,
+    /// Where files the domains serve live (dataset rounds, model artifacts).
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Everything a handler may know about its request.
@@ -71,11 +154,38 @@ pub struct OpContext<'a> {
 }
 
 impl OpContext<'_> {
-    /// The caller of an operation that requires auth.
+    /// The gateway caller of an operation that requires auth.
     pub fn caller(&self) -> Result<&ActorRef, ApiError> {
         self.caller
-            .map(|caller| &caller.actor)
-            .ok_or_else(|| ApiError::internal("handler needs a caller but auth is not required"))
+            .and_then(|caller| caller.principal.actor())
+            .ok_or_else(|| ApiError::internal("handler needs a gateway caller"))
+    }
+
+    /// The vendor of an operation authenticated by a vendor key: its id and its key's.
+    pub fn vendor(&self) -> Result<(&str, &str), ApiError> {
+        match self.caller.map(|caller| &caller.principal) {
+            Some(Principal::Vendor {
+                vendor_id,
+                credential_id,
+            }) => Ok((vendor_id, credential_id)),
+            _ => Err(ApiError::internal("handler needs a vendor key")),
+        }
+    }
+
+    /// The deployment of an operation authenticated by a deployment token.
+    pub fn deployment(&self) -> Result<DeploymentCaller<'_>, ApiError> {
+        match self.caller.map(|caller| &caller.principal) {
+            Some(Principal::Deployment {
+                vendor_id,
+                deployment_id,
+                credential_id,
+            }) => Ok(DeploymentCaller {
+                vendor_id,
+                deployment_id,
+                credential_id,
+            }),
+            _ => Err(ApiError::internal("handler needs a deployment token")),
+        }
     }
 
     pub fn path_param(&self, name: &str) -> &str {

@@ -13,7 +13,10 @@ mod domain;
 pub mod field;
 mod page;
 
-pub use context::{Caller, Env, Handler, OpContext, QueryValue, respond};
+pub use context::{
+    Caller, DeploymentCaller, Env, FileReply, Handler, OpContext, Principal, QueryValue, Reply,
+    respond,
+};
 pub(crate) use domain::StopSignal;
 pub use domain::{ConsoleSection, Domain, StoreTrait, WorkerContext, WorkerSpec};
 pub use field::{BodyError, field_name};

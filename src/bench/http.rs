@@ -121,6 +121,7 @@ pub fn run(load: &MatchingLoad, options: &HttpBenchOptions) -> Result<HttpReport
         store: Arc::new(store),
         clock: Arc::new(FixedClock(clock)),
         dev: true,
+        options: crate::http::RuntimeOptions::default(),
     })?;
 
     let server = tokio::runtime::Builder::new_multi_thread()

@@ -315,17 +315,20 @@ fn check_examples(root: &Path, manifest: &Manifest, report: &mut CheckReport) ->
                 referenced.insert(path.clone());
                 // The request of a failure example is invalid on purpose.
                 if let (Some(schema), false) = (&operation.request_schema, is_failure) {
-                    check_example(root, path, schema, report)?;
+                    check_example(root, path, schema, schemas::named(schema), report)?;
                 }
             }
             if let Some(path) = &example.response {
                 referenced.insert(path.clone());
-                let schema = if is_failure {
-                    "ErrorEnvelope"
+                let (label, schema) = if is_failure {
+                    ("ErrorEnvelope", schemas::named("ErrorEnvelope"))
                 } else {
-                    operation.response_schema.as_str()
+                    (
+                        operation.response_schema.as_str(),
+                        schemas::answer_schema(operation),
+                    )
                 };
-                if check_example(root, path, schema, report)? && schema == "ErrorEnvelope" {
+                if check_example(root, path, label, schema, report)? && is_failure {
                     check_example_reason(root, path, operation, report)?;
                 }
             }
@@ -353,6 +356,7 @@ fn check_example(
     root: &Path,
     path: &str,
     schema_name: &str,
+    schema: Option<Value>,
     report: &mut CheckReport,
 ) -> Result<bool, Error> {
     report.examples_checked += 1;
@@ -371,7 +375,7 @@ fn check_example(
             return Ok(false);
         }
     };
-    let Some(schema) = schemas::named(schema_name) else {
+    let Some(schema) = schema else {
         report.push(
             path,
             ProblemKind::Example,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::headers;
-use crate::manifest::{Manifest, Operation, QueryParamType};
+use crate::manifest::{AuthScheme, Envelope, Manifest, Operation, QueryParamType};
 use crate::reason::Reason;
 
 use super::schemas::{self, Direction, NamedSchema};
@@ -62,13 +62,17 @@ pub fn document(manifest: &Manifest, include_dev: bool) -> Value {
                 "actorScopes": {
                     "type": "apiKey", "in": "header", "name": headers::AUTH_SCOPES,
                     "description": "Scopes held by the caller, separated by commas or white space. The scopes an operation requires are listed in its security requirement."
+                },
+                "bearerAuth": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "A vendor key (vk_...) or a deployment token (sit_...), as the operation's x-auth-scheme says; the scopes it must hold are listed in its security requirement."
                 }
             },
             "parameters": {
-                "IdempotencyKey": {
-                    "name": headers::IDEMPOTENCY_KEY, "in": "header", "required": true,
-                    "description": "1 to 255 visible ASCII characters. The same key with the same request replays the recorded response; with another request it is refused (409).",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}
+                "ContractsVersion": {
+                    "name": headers::CONTRACTS_VERSION, "in": "header", "required": false,
+                    "description": "The contracts version the client speaks (semver); another major is refused.",
+                    "schema": {"type": "string"}
                 },
                 "CorrelationId": {
                     "name": headers::CORRELATION_ID, "in": "header", "required": false,
@@ -116,8 +120,17 @@ fn operation_object(operation: &Operation) -> Value {
             "description": param.description, "schema": schema,
         }));
     }
-    if operation.idempotency.required {
-        parameters.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
+    if operation.idempotency.takes_key() {
+        parameters.push(json!({
+            "name": operation.idempotency.header_name(),
+            "in": "header",
+            "required": operation.idempotency.required,
+            "description": "1 to 255 visible ASCII characters. The same key with the same request replays the recorded response; with another request it is refused (409).",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }));
+    }
+    if operation.envelope == Envelope::Data {
+        parameters.push(json!({"$ref": "#/components/parameters/ContractsVersion"}));
     }
     parameters.push(json!({"$ref": "#/components/parameters/CorrelationId"}));
     parameters.push(json!({"$ref": "#/components/parameters/RequestClock"}));
@@ -127,7 +140,7 @@ fn operation_object(operation: &Operation) -> Value {
         headers::CORRELATION_ID.into(),
         json!({"description": "The request's correlation id.", "schema": {"type": "string"}}),
     );
-    if operation.idempotency.required {
+    if operation.idempotency.takes_key() {
         success_headers.insert(
             headers::IDEMPOTENT_REPLAYED.into(),
             json!({"description": "`true` when this is the recorded response of an earlier request with the same key.", "schema": {"type": "string", "enum": ["true"]}}),
@@ -138,12 +151,41 @@ fn operation_object(operation: &Operation) -> Value {
         .response_media_type
         .as_deref()
         .unwrap_or("application/json");
+    let response_ref =
+        json!({"$ref": format!("#/components/schemas/{}", operation.response_schema)});
+    let success_schema = match (operation.envelope, &operation.response_media_type) {
+        (Envelope::Data, None) => json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["success", "data"],
+            "properties": {"success": {"const": true}, "data": response_ref},
+        }),
+        _ => response_ref,
+    };
+    if operation.envelope == Envelope::Data {
+        success_headers.insert(
+            headers::CONTRACTS_VERSION.into(),
+            json!({"description": "The contracts version the server speaks.", "schema": {"type": "string"}}),
+        );
+    }
+    if operation.rate_limit.is_some() {
+        for name in [
+            headers::RATE_LIMIT_LIMIT,
+            headers::RATE_LIMIT_REMAINING,
+            headers::RATE_LIMIT_RESET,
+        ] {
+            success_headers.insert(
+                name.into(),
+                json!({"description": "The rate limit's window: its limit, what remains, seconds to its end (also as X-RateLimit-*).", "schema": {"type": "integer"}}),
+            );
+        }
+    }
     responses.insert(
         operation.success_status.to_string(),
         json!({
             "description": operation.summary,
             "headers": success_headers,
-            "content": {media_type: {"schema": {"$ref": format!("#/components/schemas/{}", operation.response_schema)}}},
+            "content": {media_type: {"schema": success_schema}},
         }),
     );
     for (status, reasons) in operation.reasons_by_status() {
@@ -167,13 +209,14 @@ fn operation_object(operation: &Operation) -> Value {
         "tags": [operation.tag],
         "parameters": parameters,
         "responses": responses,
-        "security": if operation.auth.required {
-            json!([{"actorType": [], "actorId": [], "actorScopes": operation.auth.required_scopes}])
-        } else {
-            json!([])
+        "security": match (operation.auth.required, operation.auth.scheme) {
+            (false, _) => json!([]),
+            (true, AuthScheme::Gateway) => json!([{"actorType": [], "actorId": [], "actorScopes": operation.auth.required_scopes}]),
+            (true, _) => json!([{"bearerAuth": operation.auth.required_scopes}]),
         },
         "x-allowed-actor-types": operation.auth.allowed_actor_types,
-        "x-idempotent": operation.idempotency.required,
+        "x-auth-scheme": if operation.auth.required { json!(operation.auth.scheme) } else { json!("public") },
+        "x-idempotent": operation.idempotency.takes_key(),
     });
     if let Some(name) = &operation.request_schema {
         object["requestBody"] = json!({

@@ -33,6 +33,9 @@ pub struct NamedSchema {
     pub name: String,
     pub direction: Direction,
     pub schema: Value,
+    /// Whether an absent value is sent as `null` (the marketplace API's "nullable, never
+    /// missing") rather than left out.
+    pub sends_null: bool,
 }
 
 impl NamedSchema {
@@ -67,9 +70,57 @@ pub fn named(name: &str) -> Option<Value> {
         .map(|schema| schema.schema.clone())
 }
 
+/// The schema of an operation's success body as it is on the wire: its response schema, inside
+/// `{success: true, data}` for the `data` envelope (with the inner schema's definitions lifted).
+pub fn answer_schema(operation: &crate::manifest::Operation) -> Option<Value> {
+    let inner = named(&operation.response_schema)?;
+    if operation.envelope != crate::manifest::Envelope::Data
+        || operation.response_media_type.is_some()
+    {
+        return Some(inner);
+    }
+    let Value::Object(mut inner) = inner else {
+        return None;
+    };
+    let schema_uri = inner.remove("$schema");
+    let mut defs = match inner.remove("$defs") {
+        Some(Value::Object(defs)) => defs,
+        _ => serde_json::Map::new(),
+    };
+    let name = operation.response_schema.clone();
+    defs.insert(name.clone(), Value::Object(inner));
+    let mut wrapped = serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["success", "data"],
+        "properties": {
+            "success": {"const": true},
+            "data": {"$ref": format!("#/$defs/{name}")},
+        },
+        "$defs": defs,
+    });
+    if let Some(uri) = schema_uri {
+        wrapped["$schema"] = uri;
+    }
+    Some(wrapped)
+}
+
 /// The schema of `T`, named after it, in the direction it crosses the wire.
 pub fn generate<T: JsonSchema>(direction: Direction) -> NamedSchema {
-    let mut settings = SchemaSettings::draft2020_12().with_transform(NoNull);
+    generate_with::<T>(direction, false)
+}
+
+/// The schema of a response type whose absent values are sent as `null`: its `Option` fields
+/// admit `null`, as schemars writes them.
+pub fn generate_sending_null<T: JsonSchema>() -> NamedSchema {
+    generate_with::<T>(Direction::Response, true)
+}
+
+fn generate_with<T: JsonSchema>(direction: Direction, sends_null: bool) -> NamedSchema {
+    let mut settings = SchemaSettings::draft2020_12();
+    if !sends_null {
+        settings = settings.with_transform(NoNull);
+    }
     settings.contract = match direction {
         Direction::Response => Contract::Serialize,
         Direction::Request | Direction::Document => Contract::Deserialize,
@@ -78,6 +129,7 @@ pub fn generate<T: JsonSchema>(direction: Direction) -> NamedSchema {
     NamedSchema {
         name: T::schema_name().into_owned(),
         direction,
+        sends_null,
         schema: schema.to_value(),
     }
 }
@@ -145,8 +197,8 @@ mod tests {
     }
 
     #[test]
-    fn no_schema_admits_null() {
-        for schema in all() {
+    fn no_schema_admits_null_but_those_that_send_it() {
+        for schema in all().iter().filter(|schema| !schema.sends_null) {
             let text = schema.schema.to_string();
             assert!(!text.contains(r#""null""#), "{} admits null", schema.name);
         }

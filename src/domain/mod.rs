@@ -16,9 +16,15 @@
 use crate::api::Domain;
 
 pub mod data_market;
+pub mod ml_market;
 pub mod swap;
 pub mod system;
 
 /// Every domain the runtime serves, in the order their migrations run. Adding a domain adds
 /// one line here (see `docs/adding-a-domain.md`).
-pub static ALL: &[&Domain] = &[&system::DOMAIN, &swap::DOMAIN, &data_market::DOMAIN];
+pub static ALL: &[&Domain] = &[
+    &system::DOMAIN,
+    &swap::DOMAIN,
+    &data_market::DOMAIN,
+    &ml_market::DOMAIN,
+];

@@ -6,13 +6,14 @@ use std::collections::BTreeSet;
 use axum::http::HeaderMap;
 
 use crate::actor::{ActorRef, ActorType};
-use crate::api::Caller;
+use crate::api::{Caller, Principal};
 use crate::error::ApiError;
 use crate::headers::{ACTOR_ID, ACTOR_TYPE, AUTH_SCOPES, IDENTITY};
 use crate::manifest::Operation;
 use crate::reason::Reason;
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The text of a header, trimmed; `None` when absent, empty or not text.
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let text = headers.get(name)?.to_str().ok()?.trim();
     (!text.is_empty()).then_some(text)
 }
@@ -27,6 +28,8 @@ pub fn parse_scopes(text: &str) -> BTreeSet<String> {
 
 /// Checks identity, actor type and scopes, in that order. `None` when the operation does not
 /// require auth.
+/// The gateway caller of an operation whose scheme is the gateway's; `None` when the
+/// operation does not require auth. (Bearer schemes are [`super::bearer`]'s.)
 pub fn authenticate(
     operation: &Operation,
     headers: &HeaderMap,
@@ -66,10 +69,10 @@ pub fn authenticate(
             .with("missing_scopes", &missing));
     }
     Ok(Some(Caller {
-        actor: ActorRef {
+        principal: Principal::Actor(ActorRef {
             kind,
             id: id.to_owned(),
-        },
+        }),
         scopes: provided,
     }))
 }
@@ -156,6 +159,6 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(caller.actor.id, "p1");
+        assert_eq!(caller.principal.id(), "p1");
     }
 }

@@ -1,78 +1,27 @@
-//! The one pipeline every operation goes through, in the contract's order:
-//! auth, request clock, query, idempotency key, body limit, then one transaction in which a
-//! replay is answered from its record, the body is validated, the handler runs, and the
-//! response is recorded.
+//! The one pipeline every operation goes through, in the contract's order: the contracts
+//! version (for the `data` envelope), auth by the operation's scheme, the request clock, the
+//! rate limit, query, idempotency key, media type and body limit; then one transaction in which
+//! the idempotency key is claimed (or its record replayed), the body is validated, the handler
+//! runs, and the answer is recorded.
 
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::Response;
 
 use crate::api::{Caller, OpContext, QueryValue};
 use crate::clock::{format_rfc3339_millis, parse_rfc3339};
 use crate::error::ApiError;
-use crate::headers::REQUEST_CLOCK;
-use crate::json::canonical;
-use crate::manifest::Operation;
+use crate::manifest::Envelope;
 use crate::reason::Reason;
 use crate::store::{ActivityEvent, IdempotencyScope};
 
-use super::logging::{CorrelationId, OperationTag};
+use super::answer::Answer;
+use super::logging::CorrelationId;
 use super::strict_json::Refusal;
-use super::{AppState, BODY_LIMIT_BYTES, auth, idempotency, validation};
-
-pub(crate) const IDEMPOTENT_REPLAYED: HeaderName =
-    HeaderName::from_static(crate::headers::IDEMPOTENT_REPLAYED);
-
-/// A finished answer: status, body (canonical JSON unless the operation declares another media
-/// type) and whether it is a replay.
-struct Answer {
-    status: u16,
-    body: String,
-    media_type: Option<String>,
-    replayed: bool,
-}
-
-impl Answer {
-    /// The error envelope; `operation` is `None` for the router's own answers.
-    fn error(error: &ApiError, correlation_id: &str, operation: Option<&Operation>) -> Answer {
-        let mut envelope = error.envelope(correlation_id);
-        if operation.is_some_and(|op| op.reason_code_at_top_level) {
-            envelope.code = Some(error.reason());
-        }
-        let body = serde_json::to_value(envelope)
-            .map(|value| canonical(&value))
-            .unwrap_or_default();
-        Answer {
-            status: error.status(),
-            body,
-            media_type: None,
-            replayed: false,
-        }
-    }
-
-    fn into_response(self, operation_id: &str) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let media_type = self
-            .media_type
-            .as_deref()
-            .and_then(|media_type| HeaderValue::from_str(media_type).ok())
-            .unwrap_or(HeaderValue::from_static("application/json"));
-        let mut response =
-            (status, [(header::CONTENT_TYPE, media_type)], self.body).into_response();
-        if self.replayed {
-            response
-                .headers_mut()
-                .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-        }
-        response
-            .extensions_mut()
-            .insert(OperationTag(operation_id.to_owned()));
-        response
-    }
-}
+use super::{AppState, auth, bearer, idempotency, rate_limit, request, validation};
 
 /// Runs operation `index` of the runtime for one request.
 pub async fn dispatch(
@@ -87,7 +36,21 @@ pub async fn dispatch(
         .extensions()
         .get::<CorrelationId>()
         .map_or_else(|| runtime.next_correlation_id(), |id| id.0.clone());
-    let answer = match prepare(&state, index, request).await {
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let mut headers = Vec::new();
+    if operation.envelope == Envelope::Data
+        && let Ok(version) = HeaderValue::from_str(&runtime.env.manifest.api_version)
+    {
+        headers.push((
+            HeaderName::from_static(crate::headers::CONTRACTS_VERSION),
+            version,
+        ));
+    }
+    let answer = match prepare(&state, index, request, &mut headers).await {
         Ok(prepared) => {
             let work = {
                 let state = state.clone();
@@ -110,7 +73,9 @@ pub async fn dispatch(
     };
     let answer =
         answer.unwrap_or_else(|error| Answer::error(&error, &correlation_id, Some(operation)));
-    answer.into_response(&operation.operation_id)
+    answer
+        .into_response(Some(operation), &correlation_id, &headers, range.as_deref())
+        .await
 }
 
 /// What the async part gathers before the blocking part runs.
@@ -125,20 +90,51 @@ struct Prepared {
     parsed_body: Result<serde_json::Value, Refusal>,
 }
 
-async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Prepared, ApiError> {
-    let operation = &state.runtime().operations[index].operation;
+/// The stages before the transaction. Headers a stage owes every later answer (the rate
+/// limit's) go into `headers`.
+async fn prepare(
+    state: &AppState,
+    index: usize,
+    request: Request,
+    headers: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Result<Prepared, ApiError> {
+    let runtime = state.runtime();
+    let operation = &runtime.operations[index].operation;
     let (parts, body) = request.into_parts();
-    let caller = auth::authenticate(operation, &parts.headers)?;
-    let request_clock = request_clock(&parts.headers)?;
-    let query = validation::query(operation, parts.uri.query())?;
-    let idempotency_key = if operation.idempotency.required {
-        Some(idempotency::key(&parts.headers)?)
+    if operation.envelope == Envelope::Data {
+        request::check_contracts_version(&parts.headers, &runtime.env.manifest.api_version)?;
+    }
+    // The request clock (`x-now-iso`) is how milestones decide time. Outside development it
+    // is believed only from a trusted gateway's callers: a token holder, or a caller with no
+    // credential, must not choose the time its token, signed URL or rate window is judged at.
+    let clock_trusted =
+        runtime.env.dev || (operation.auth.required && operation.auth.scheme.is_gateway());
+    let request_clock = if clock_trusted {
+        request::request_clock(&parts.headers)
     } else {
-        None
+        Ok(None)
     };
+    let caller = match (operation.auth.required, operation.auth.scheme.token_kind()) {
+        (true, Some(kind)) => {
+            let now = clock_instant(state, request_clock.clone()?.as_deref());
+            Some(bearer::authenticate(state, operation, kind, &parts.headers, now).await?)
+        }
+        _ => auth::authenticate(operation, &parts.headers)?,
+    };
+    let request_clock = request_clock?;
+    if let (Some(limit), Some(caller)) = (&operation.rate_limit, &caller) {
+        let now = clock_instant(state, request_clock.as_deref());
+        let standing = rate_limit::count(state, limit, caller, now).await?;
+        headers.extend(standing.headers());
+        if standing.exceeded() {
+            return Err(standing.refusal(limit));
+        }
+    }
+    let query = validation::query(operation, parts.uri.query())?;
+    let idempotency_key = idempotency::key(&operation.idempotency, &parts.headers)?;
     let body = if operation.request_schema.is_some() {
-        check_media_type(&parts.headers)?;
-        read_body(&parts.headers, body).await?
+        request::check_media_type(&parts.headers)?;
+        request::read_body(&parts.headers, body).await?
     } else {
         Bytes::new()
     };
@@ -164,55 +160,11 @@ async fn prepare(state: &AppState, index: usize, request: Request) -> Result<Pre
     })
 }
 
-fn request_clock(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get(REQUEST_CLOCK) else {
-        return Ok(None);
-    };
-    match value.to_str() {
-        Ok(text) if parse_rfc3339(text).is_some() => Ok(Some(text.to_owned())),
-        _ => Err(ApiError::new(Reason::RequestClockInvalid).with("header", REQUEST_CLOCK)),
-    }
-}
-
-/// A body must be JSON: a `content-type` that says otherwise is refused before the body is
-/// read. None at all is taken as JSON (`curl -d` without `-H`, scripts), since the body is
-/// parsed as JSON either way.
-fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let essence = value
-        .to_str()
-        .ok()
-        .and_then(|text| text.split(';').next())
-        .map(|essence| essence.trim().to_ascii_lowercase());
-    let is_json = essence.as_deref().is_some_and(|essence| {
-        essence == "application/json"
-            || (essence.starts_with("application/") && essence.ends_with("+json"))
-    });
-    if is_json {
-        Ok(())
-    } else {
-        Err(ApiError::new(Reason::UnsupportedMediaType)
-            .with("content_type", value.to_str().unwrap_or("(not text)"))
-            .with("accepted", ["application/json"]))
-    }
-}
-
-async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, ApiError> {
-    let too_large =
-        || ApiError::new(Reason::RequestBodyTooLarge).with("limit_bytes", BODY_LIMIT_BYTES);
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
-        return Err(too_large());
-    }
-    // A body that fails to arrive is either over the limit or abandoned by the client; the
-    // second never reads the answer, so both are answered as too large.
-    axum::body::to_bytes(body, BODY_LIMIT_BYTES)
-        .await
-        .map_err(|_| too_large())
+/// The request's now: its clock when it sent one, else the server's.
+fn clock_instant(state: &AppState, request_clock: Option<&str>) -> time::OffsetDateTime {
+    request_clock
+        .and_then(parse_rfc3339)
+        .unwrap_or_else(|| state.runtime().env.clock.now())
 }
 
 /// The blocking part: one transaction from replay check to commit.
@@ -238,16 +190,13 @@ fn execute(
         runtime.store.read()?
     };
 
-    // An operation without auth has one anonymous key space.
+    // An operation without auth has one anonymous key space; a deployment's keys are its own.
     let scope = prepared
         .idempotency_key
         .as_deref()
         .map(|key| IdempotencyScope {
-            actor_type: prepared
-                .caller
-                .as_ref()
-                .map_or("", |c| c.actor.kind.as_str()),
-            actor_id: prepared.caller.as_ref().map_or("", |c| c.actor.id.as_str()),
+            actor_type: prepared.caller.as_ref().map_or("", |c| c.principal.kind()),
+            actor_id: prepared.caller.as_ref().map_or("", |c| c.principal.id()),
             operation_id: &operation.operation_id,
             key,
         });
@@ -262,12 +211,7 @@ fn execute(
                 .with("operation_id", &operation.operation_id)
                 .with("idempotency_key", scope.key));
         }
-        return Ok(Answer {
-            status: record.status,
-            body: record.body,
-            media_type: None,
-            replayed: true,
-        });
+        return Ok(Answer::replay(record.status, record.body));
     }
 
     if is_write {
@@ -287,7 +231,7 @@ fn execute(
         (bound.handler)(&context, tx.as_mut())
     });
     let (answer, failure) = match outcome {
-        Ok(body) => (success(operation, body), None),
+        Ok(reply) => (Answer::success(operation, reply), None),
         // A bug: nothing is written, nothing is recorded; the client may retry.
         Err(error) if error.status() >= 500 => return Err(error),
         Err(error) => {
@@ -307,14 +251,17 @@ fn execute(
                 .clone()
                 .unwrap_or_else(|| format_rfc3339_millis(runtime.env.clock.now())),
             operation_id: operation.operation_id.clone(),
-            actor: prepared.caller.as_ref().map(|caller| caller.actor.clone()),
+            actor: prepared
+                .caller
+                .as_ref()
+                .and_then(|caller| caller.principal.actor().cloned()),
             status: answer.status,
             reason_code: failure.as_ref().map(ApiError::reason),
             details: failure.map(|error| error.details().clone()),
         })?;
     }
     if let Some(scope) = &scope {
-        tx.complete_idempotency(scope, answer.status, &answer.body)?;
+        tx.complete_idempotency(scope, answer.status, answer.recorded_body())?;
     }
     if is_write && (answer.status < 300 || scope.is_some()) {
         tx.commit()?;
@@ -322,25 +269,13 @@ fn execute(
     Ok(answer)
 }
 
-/// A success body: canonical JSON, or the text a non-JSON operation answers.
-fn success(operation: &Operation, body: serde_json::Value) -> Answer {
-    let (body, media_type) = match (&operation.response_media_type, body) {
-        (Some(media_type), serde_json::Value::String(text)) => (text, Some(media_type.clone())),
-        (_, body) => (canonical(&body), None),
-    };
-    Answer {
-        status: operation.success_status,
-        body,
-        media_type,
-        replayed: false,
-    }
-}
-
 /// 404 for a path no mounted operation declares.
 pub(crate) async fn route_not_found(State(state): State<AppState>, request: Request) -> Response {
     let correlation_id = correlation_of(&state, &request);
     let error = ApiError::new(Reason::RouteNotFound).with("path", request.uri().path());
-    Answer::error(&error, &correlation_id, None).into_response("")
+    Answer::error(&error, &correlation_id, None)
+        .into_response(None, &correlation_id, &[], None)
+        .await
 }
 
 /// 405 for a declared path called with another method.
@@ -353,7 +288,9 @@ pub(crate) async fn method_not_allowed(
     let error = ApiError::new(Reason::MethodNotAllowed)
         .with("method", request.method().as_str())
         .with("allowed_methods", &allowed);
-    let mut response = Answer::error(&error, &correlation_id, None).into_response("");
+    let mut response = Answer::error(&error, &correlation_id, None)
+        .into_response(None, &correlation_id, &[], None)
+        .await;
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
     }

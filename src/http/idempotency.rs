@@ -5,17 +5,34 @@ use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-use crate::headers::IDEMPOTENCY_KEY;
 use crate::json::canonical;
+use crate::manifest::IdempotencyRule;
 use crate::reason::Reason;
 
 const MAX_KEY_LENGTH: usize = 255;
 
-/// The `Idempotency-Key` header of an idempotent operation.
-pub fn key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
-        return Err(ApiError::new(Reason::IdempotencyKeyRequired).with("header", "Idempotency-Key"));
-    };
+/// The idempotency key of a request to an operation with `rule`: required, optional (taken
+/// when sent) or not taken at all.
+pub(crate) fn key(rule: &IdempotencyRule, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    if !rule.takes_key() {
+        return Ok(None);
+    }
+    let header = rule.header_name();
+    match (headers.get(&header), rule.required) {
+        (None, false) => Ok(None),
+        (None, true) => {
+            Err(ApiError::new(Reason::IdempotencyKeyRequired).with("header", display_name(rule)))
+        }
+        (Some(value), _) => checked(value, rule).map(Some),
+    }
+}
+
+/// The header as the contract spells it for people.
+fn display_name(rule: &IdempotencyRule) -> &str {
+    rule.header.as_deref().unwrap_or("Idempotency-Key")
+}
+
+fn checked(value: &axum::http::HeaderValue, rule: &IdempotencyRule) -> Result<String, ApiError> {
     match value.to_str() {
         Ok(text)
             if !text.is_empty()
@@ -25,7 +42,7 @@ pub fn key(headers: &HeaderMap) -> Result<String, ApiError> {
             Ok(text.to_owned())
         }
         _ => Err(ApiError::new(Reason::IdempotencyKeyInvalid)
-            .with("header", "Idempotency-Key")
+            .with("header", display_name(rule))
             .with("max_length", MAX_KEY_LENGTH)),
     }
 }
@@ -77,22 +94,47 @@ mod tests {
 
     #[test]
     fn keys_must_be_visible_ascii_up_to_255() {
+        let required = IdempotencyRule {
+            required: true,
+            optional: false,
+            header: None,
+        };
         let mut headers = HeaderMap::new();
+        let reason =
+            |rule: &IdempotencyRule, headers: &HeaderMap| key(rule, headers).unwrap_err().reason();
+        assert_eq!(reason(&required, &headers), Reason::IdempotencyKeyRequired);
+        headers.insert("idempotency-key", "k-1".parse().unwrap());
+        assert_eq!(key(&required, &headers).unwrap().as_deref(), Some("k-1"));
+        headers.insert("idempotency-key", "a b".parse().unwrap());
+        assert_eq!(reason(&required, &headers), Reason::IdempotencyKeyInvalid);
+        headers.insert("idempotency-key", "x".repeat(256).parse().unwrap());
+        assert_eq!(reason(&required, &headers), Reason::IdempotencyKeyInvalid);
+    }
+
+    #[test]
+    fn an_optional_key_in_its_own_header_is_taken_when_sent() {
+        let optional = IdempotencyRule {
+            required: false,
+            optional: true,
+            header: Some("X-Idempotency-Key".to_owned()),
+        };
+        let mut headers = HeaderMap::new();
+        assert_eq!(key(&optional, &headers).unwrap(), None);
+        headers.insert("idempotency-key", "ignored".parse().unwrap());
         assert_eq!(
-            key(&headers).unwrap_err().reason(),
-            Reason::IdempotencyKeyRequired
+            key(&optional, &headers).unwrap(),
+            None,
+            "another header is not it"
         );
-        headers.insert(IDEMPOTENCY_KEY, "k-1".parse().unwrap());
-        assert_eq!(key(&headers).unwrap(), "k-1");
-        headers.insert(IDEMPOTENCY_KEY, "a b".parse().unwrap());
+        headers.insert("x-idempotency-key", "EURUSD:1h:100".parse().unwrap());
         assert_eq!(
-            key(&headers).unwrap_err().reason(),
-            Reason::IdempotencyKeyInvalid
+            key(&optional, &headers).unwrap().as_deref(),
+            Some("EURUSD:1h:100")
         );
-        headers.insert(IDEMPOTENCY_KEY, "x".repeat(256).parse().unwrap());
+        headers.insert("x-idempotency-key", "".parse().unwrap());
         assert_eq!(
-            key(&headers).unwrap_err().reason(),
-            Reason::IdempotencyKeyInvalid
+            key(&optional, &headers).unwrap_err().details()["header"],
+            "X-Idempotency-Key"
         );
     }
 }

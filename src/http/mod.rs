@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,14 +16,19 @@ use tokio::net::TcpListener;
 
 use crate::api::{Domain, Env, Handler};
 use crate::clock::Clock;
+use crate::credentials::{Hasher, Pepper, UrlSigner, ValidationCache};
 use crate::error::{Error, ErrorKind};
 use crate::manifest::{HttpMethod, Manifest, Operation};
 use crate::store::Store;
 
+mod answer;
 mod auth;
+mod bearer;
 mod dispatch;
 mod idempotency;
 mod logging;
+mod rate_limit;
+mod request;
 mod strict_json;
 mod validation;
 mod workers;
@@ -49,11 +55,15 @@ pub struct Runtime {
     pub env: Env,
     pub store: Arc<dyn Store>,
     pub(crate) operations: Vec<BoundOperation>,
+    /// Validations of vendor keys and deployment tokens, by the SHA-256 of the token.
+    pub auth_cache: crate::credentials::ValidationCache,
     /// This runtime's number among those that ran on its database, the first part of the
     /// correlation ids it makes up.
     instance: u64,
     correlation_seq: AtomicU64,
-    writer: writer::Writer,
+    /// Origins allowed to call from a browser.
+    cors_origins: Vec<String>,
+    pub(crate) writer: writer::Writer,
 }
 
 impl Runtime {
@@ -114,6 +124,32 @@ pub struct RuntimeConfig {
     pub clock: Arc<dyn Clock>,
     /// Mount the dev-only operations (`/dev/fixtures`, `/dev/reset`).
     pub dev: bool,
+    pub options: RuntimeOptions,
+}
+
+/// What a server may be told beyond its store and clock.
+#[derive(Clone, Debug)]
+pub struct RuntimeOptions {
+    /// The pepper of credential hashes, and the root of the signed-URL key.
+    pub pepper: Pepper,
+    /// Where the domains keep files; `None`: a folder beside a SQLite file (`<file>-data`).
+    pub data_dir: Option<PathBuf>,
+    /// Token validations kept at most.
+    pub token_cache_capacity: usize,
+    /// Origins a browser may call the API from (CORS); none when empty.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for RuntimeOptions {
+    /// The development pepper, the data folder beside the store, a cache of 10,000, no CORS.
+    fn default() -> RuntimeOptions {
+        RuntimeOptions {
+            pepper: Pepper::dev(),
+            data_dir: None,
+            token_cache_capacity: 10_000,
+            cors_origins: Vec::new(),
+        }
+    }
 }
 
 /// The router's state: the shared [`Runtime`].
@@ -142,17 +178,33 @@ impl AppState {
             tx.commit()?;
             instance
         };
+        let info = config.store.info();
+        let data_dir = match (&config.options.data_dir, info.backend) {
+            (Some(dir), _) => dir.clone(),
+            (None, "sqlite") => PathBuf::from(format!("{}-data", info.path)),
+            (None, backend) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("the {backend} store needs a data folder (--data-dir)"),
+                ));
+            }
+        };
         Ok(AppState(Arc::new(Runtime {
             env: Env {
                 manifest: Arc::new(manifest),
                 clock: config.clock,
-                store: config.store.info(),
+                store: info,
                 dev: config.dev,
                 domains,
                 openapi,
+                hasher: Hasher::new(config.options.pepper.clone()),
+                url_signer: UrlSigner::new(&config.options.pepper),
+                data_dir,
             },
             store: config.store,
             operations,
+            auth_cache: ValidationCache::new(config.options.token_cache_capacity),
+            cors_origins: config.options.cors_origins,
             instance,
             correlation_seq: AtomicU64::new(0),
             writer: writer::Writer::start().map_err(|e| {
@@ -280,14 +332,63 @@ pub fn app(state: AppState) -> Router {
     for (path, route) in by_path {
         router = router.route(path, route);
     }
-    router
+    let router = router
         .fallback(dispatch::route_not_found)
-        .method_not_allowed_fallback(dispatch::method_not_allowed)
+        .method_not_allowed_fallback(dispatch::method_not_allowed);
+    let router = match cors(&state.0.cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             logging::correlate_and_log,
         ))
         .with_state(state)
+}
+
+/// Cross-origin access for the listed origins only (spec `ml-marketplace.md` section 1): a
+/// preflight from another origin gets no `Access-Control-Allow-Origin`, so a browser refuses the
+/// call. No origins, no layer: no cross-origin access at all.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method};
+    if origins.is_empty() {
+        return None;
+    }
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+        .collect();
+    let request_headers = [
+        crate::headers::AUTHORIZATION,
+        crate::headers::ACTOR_TYPE,
+        crate::headers::ACTOR_ID,
+        crate::headers::AUTH_SCOPES,
+        crate::headers::IDEMPOTENCY_KEY,
+        "x-idempotency-key",
+        crate::headers::CORRELATION_ID,
+        crate::headers::REQUEST_CLOCK,
+        crate::headers::CONTRACTS_VERSION,
+        "content-type",
+    ]
+    .map(HeaderName::from_static);
+    let exposed = [
+        crate::headers::CORRELATION_ID,
+        crate::headers::IDEMPOTENT_REPLAYED,
+        crate::headers::CONTRACTS_VERSION,
+        crate::headers::RATE_LIMIT_LIMIT,
+        crate::headers::RATE_LIMIT_REMAINING,
+        crate::headers::RATE_LIMIT_RESET,
+        crate::headers::RETRY_AFTER,
+    ]
+    .map(HeaderName::from_static);
+    Some(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers(request_headers)
+            .expose_headers(exposed),
+    )
 }
 
 /// Starts the domains' background workers, serves [`app`] on `listener` until `shutdown`

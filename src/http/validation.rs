@@ -228,6 +228,13 @@ pub(crate) fn query(
             return Err(invalid(&name, "repeated"));
         }
     }
+    if let Some(missing) = operation
+        .query_params
+        .iter()
+        .find(|param| param.required && !values.contains_key(&param.name))
+    {
+        return Err(invalid(&missing.name, "required"));
+    }
     Ok(values)
 }
 

@@ -18,10 +18,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod activity;
+mod credentials;
 pub mod sqlite;
 mod views;
 
 pub use activity::{ActivityEvent, RecordedActivity};
+pub use credentials::{Credential, CredentialStore, RateLimitStore};
 pub use sqlite::SqliteStore;
 pub use views::{StoreViews, View};
 
@@ -109,12 +111,25 @@ pub trait Tx: CoreStore + Any + Send {
 
 /// What every request's transaction offers, whatever the domain.
 pub trait CoreStore:
-    IdempotencyStore + CounterStore + ActivityStore + HealthStore + AdminStore
+    IdempotencyStore
+    + CounterStore
+    + ActivityStore
+    + HealthStore
+    + AdminStore
+    + CredentialStore
+    + RateLimitStore
 {
 }
 
-impl<T: IdempotencyStore + CounterStore + ActivityStore + HealthStore + AdminStore + ?Sized>
-    CoreStore for T
+impl<T> CoreStore for T where
+    T: IdempotencyStore
+        + CounterStore
+        + ActivityStore
+        + HealthStore
+        + AdminStore
+        + CredentialStore
+        + RateLimitStore
+        + ?Sized
 {
 }
 
@@ -164,6 +179,9 @@ pub trait IdempotencyStore {
 /// request consumes nothing.
 pub trait CounterStore {
     fn next_counter(&mut self, name: &str) -> Result<u64, StoreError>;
+    /// Moves the counter by `count` at once and answers the first of the values it passed:
+    /// `count` consecutive ids for one request.
+    fn reserve_counter(&mut self, name: &str, count: u64) -> Result<u64, StoreError>;
     fn set_counter(&mut self, name: &str, value: u64) -> Result<(), StoreError>;
     /// A number no other runtime instance on this database was given (never reset), so that
     /// ids a process makes up on its own (correlation ids) are unique across instances.
@@ -199,17 +217,31 @@ pub struct Table {
     pub name: &'static str,
     /// The `ORDER BY` of the dump: the primary key, or the creation sequence.
     pub order_by: &'static str,
+    /// Columns the dump writes as `<hidden>`: salts, hashes and a token's last characters,
+    /// which are random and are nobody's business in an artifact.
+    pub hidden_columns: &'static [&'static str],
 }
 
 impl Table {
     pub const fn new(name: &'static str, order_by: &'static str) -> Table {
-        Table { name, order_by }
+        Table {
+            name,
+            order_by,
+            hidden_columns: &[],
+        }
+    }
+
+    pub const fn hiding(mut self, columns: &'static [&'static str]) -> Table {
+        self.hidden_columns = columns;
+        self
     }
 }
 
 /// The tables that belong to no domain, in reset order.
 pub const CORE_TABLES: &[Table] = &[
     Table::new("counters", "name"),
+    Table::new("credentials", "id").hiding(&["salt", "hash", "last4"]),
+    Table::new("rate_windows", "bucket, subject, window_start"),
     Table::new("operation_events", "seq"),
     Table::new(
         "idempotency_records",
@@ -223,4 +255,5 @@ pub const CORE_MIGRATIONS: &[&str] = &[
     "0002_activity",
     "0003_health_counters",
     "0004_runtime_instances",
+    "0005_credentials_and_rate_windows",
 ];

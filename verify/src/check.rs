@@ -48,36 +48,38 @@ impl Check {
 
 pub const ERROR_ENVELOPE: &str = "ErrorEnvelope";
 
-/// Every response schema of the manifest plus the error envelope, compiled once.
+/// What every operation's success must be (its response schema, inside the success envelope
+/// when the operation wraps its answers), by operation id, plus the error envelope by its name;
+/// compiled once.
 fn validators() -> &'static BTreeMap<String, jsonschema::Validator> {
     static VALIDATORS: OnceLock<BTreeMap<String, jsonschema::Validator>> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
-        let mut names: Vec<&str> = Manifest::embedded()
+        let compile = |schema: Value| {
+            jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .ok()
+        };
+        let mut validators: BTreeMap<String, jsonschema::Validator> = Manifest::embedded()
             .operations
             .iter()
-            .map(|op| op.response_schema.as_str())
-            .collect();
-        names.push(ERROR_ENVELOPE);
-        names
-            .into_iter()
-            .filter_map(|name| {
-                let schema = schemas::named(name)?;
-                let validator = jsonschema::draft202012::options()
-                    .should_validate_formats(true)
-                    .build(&schema)
-                    .ok()?;
-                Some((name.to_owned(), validator))
+            .filter_map(|op| {
+                let validator = compile(schemas::answer_schema(op)?)?;
+                Some((op.operation_id.clone(), validator))
             })
-            .collect()
+            .collect();
+        if let Some(validator) = schemas::named(ERROR_ENVELOPE).and_then(compile) {
+            validators.insert(ERROR_ENVELOPE.to_owned(), validator);
+        }
+        validators
     })
 }
 
-/// Schema failures of `value` against the schema `name`, as `instance_path: message`.
+/// Schema failures of `value` against the answer of the operation `name` (or the error
+/// envelope), as `instance_path: message`.
 pub fn schema_failures(name: &str, value: &Value) -> Vec<String> {
     let Some(validator) = validators().get(name) else {
-        return vec![format!(
-            "the contract has no compiled schema named `{name}`"
-        )];
+        return vec![format!("the contract has no compiled schema for `{name}`")];
     };
     let mut failures: Vec<String> = validator
         .iter_errors(value)
@@ -102,10 +104,10 @@ pub fn response_schema_check(
     }
     let failures = if operation.response_media_type.is_some() {
         let text = String::from_utf8_lossy(&response.body).into_owned();
-        schema_failures(&operation.response_schema, &Value::String(text))
+        schema_failures(&operation.operation_id, &Value::String(text))
     } else {
         match body {
-            Some(body) => schema_failures(&operation.response_schema, body),
+            Some(body) => schema_failures(&operation.operation_id, body),
             None => vec!["the body is not JSON".to_owned()],
         }
     };

@@ -12,6 +12,7 @@ use crate::exchange::{self, Exchange, Phase};
 use crate::replay::Replays;
 use crate::route;
 use crate::rules;
+use crate::secrets::Secrets;
 use crate::target::{self, Incoming, Outgoing};
 
 pub struct Driver<'a> {
@@ -20,6 +21,8 @@ pub struct Driver<'a> {
     pub manifest: &'static Manifest,
     /// The run's idempotent requests so far; never borrowed across an await.
     pub replays: RefCell<Replays>,
+    /// The credentials the run has been shown, which no record may carry.
+    pub secrets: RefCell<Secrets>,
 }
 
 impl<'a> Driver<'a> {
@@ -29,6 +32,7 @@ impl<'a> Driver<'a> {
             base_url,
             manifest: Manifest::embedded(),
             replays: RefCell::new(Replays::default()),
+            secrets: RefCell::new(Secrets::default()),
         }
     }
 }
@@ -59,7 +63,10 @@ impl Driver<'_> {
         let path_only = request.path.split('?').next().unwrap_or_default();
         let route = route::resolve(self.manifest, &request.method, path_only);
         let operation_id = route.operation().map(|op| op.operation_id.clone());
-        let recorded_request = exchange::record_request(&request);
+        let recorded_request = self
+            .secrets
+            .borrow()
+            .scrub_request(exchange::record_request(&request));
         let replay = self
             .replays
             .borrow()
@@ -95,6 +102,9 @@ impl Driver<'_> {
             }
         };
         let parsed = exchange::parse_body(&incoming);
+        self.secrets
+            .borrow_mut()
+            .learn(route.operation(), incoming.status, parsed.as_ref());
         let mut body = parsed
             .clone()
             .unwrap_or_else(|| exchange::non_json_body(&incoming));

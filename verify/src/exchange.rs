@@ -297,14 +297,17 @@ mod tests {
             VolatileField {
                 at: "/pages/*/items/*/took_ms".to_owned(),
                 replace_with: json!(0),
+                secret: false,
             },
             VolatileField {
                 at: "/host/name".to_owned(),
                 replace_with: json!("<host>"),
+                secret: false,
             },
             VolatileField {
                 at: "/not/there".to_owned(),
                 replace_with: json!("<never written>"),
+                secret: false,
             },
         ];
         let body = json!({

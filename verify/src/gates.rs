@@ -21,6 +21,8 @@ use std::path::Path;
 
 use marketref::actor::ActorType;
 use marketref::contracts::{self, CheckReport};
+use marketref::credentials::{self, TokenKind};
+use marketref::headers::AUTHORIZATION;
 use marketref::manifest::Operation;
 use marketref::reason::Reason;
 use serde::Serialize;
@@ -37,6 +39,9 @@ use crate::target::{self, Outgoing};
 pub const PROBE_PARAM: &str = "verify-probe";
 /// The actor id of every probe that identifies itself.
 pub const PROBE_ACTOR: &str = "verify-probe";
+/// The number in the credential id of every probe's token (`key_999999999`): one no server
+/// issues before its billionth key.
+pub const PROBE_TOKEN_NUMBER: &str = "999999999";
 /// An actor type no server knows.
 pub const UNKNOWN_ACTOR_TYPE: &str = "verify-unknown-type";
 
@@ -149,6 +154,8 @@ pub async fn routing_probes(driver: &Driver<'_>, milestone: &Milestone) -> Vec<E
 struct AuthProbe {
     name: String,
     actor: Option<(String, Vec<String>)>,
+    /// The `Authorization` header's value, for the bearer schemes.
+    authorization: Option<String>,
     expect: AuthExpect,
 }
 
@@ -162,11 +169,15 @@ fn auth_probes_of(operation: &Operation) -> Vec<AuthProbe> {
     if !rule.required {
         return Vec::new();
     }
+    if let Some(kind) = rule.scheme.token_kind() {
+        return bearer_probes_of(operation, kind);
+    }
     let all_scopes: Vec<String> = rule.required_scopes.clone();
     let mut probes = vec![
         AuthProbe {
             name: "identity-missing".to_owned(),
             actor: None,
+            authorization: None,
             expect: AuthExpect::Refused {
                 reason: Reason::AuthIdentityMissing,
                 details: json!({}),
@@ -175,6 +186,7 @@ fn auth_probes_of(operation: &Operation) -> Vec<AuthProbe> {
         AuthProbe {
             name: "actor-type-unknown".to_owned(),
             actor: Some((UNKNOWN_ACTOR_TYPE.to_owned(), all_scopes.clone())),
+            authorization: None,
             expect: AuthExpect::Refused {
                 reason: Reason::AuthActorTypeUnknown,
                 details: json!({"actor_type": UNKNOWN_ACTOR_TYPE}),
@@ -186,12 +198,14 @@ fn auth_probes_of(operation: &Operation) -> Vec<AuthProbe> {
             probes.push(AuthProbe {
                 name: format!("admits-{}", kind.as_str()),
                 actor: Some((kind.as_str().to_owned(), all_scopes.clone())),
+                authorization: None,
                 expect: AuthExpect::Admitted,
             });
         } else {
             probes.push(AuthProbe {
                 name: format!("refuses-{}", kind.as_str()),
                 actor: Some((kind.as_str().to_owned(), all_scopes.clone())),
+                authorization: None,
                 expect: AuthExpect::Refused {
                     reason: Reason::AuthActorTypeNotAllowed,
                     details: json!({
@@ -209,6 +223,7 @@ fn auth_probes_of(operation: &Operation) -> Vec<AuthProbe> {
             probes.push(AuthProbe {
                 name: format!("requires-scope-{scope}"),
                 actor: Some((admitted.as_str().to_owned(), others)),
+                authorization: None,
                 expect: AuthExpect::Refused {
                     reason: Reason::AuthScopeMissing,
                     details: json!({
@@ -219,6 +234,66 @@ fn auth_probes_of(operation: &Operation) -> Vec<AuthProbe> {
             });
         }
     }
+    probes
+}
+
+/// The refusals of a bearer scheme that need no issued token, in the pipeline's order: no
+/// `Authorization` header, a text that is not a token, a well-formed token of the other kind,
+/// and a well-formed token of the right kind that no server issued. (Scopes and revocation need
+/// real tokens: milestones test them with the tokens their steps capture.)
+fn bearer_probes_of(operation: &Operation, kind: TokenKind) -> Vec<AuthProbe> {
+    let never_issued = |kind: TokenKind| {
+        let id = format!("{}_{PROBE_TOKEN_NUMBER}", kind.id_prefix());
+        format!(
+            "Bearer {}",
+            credentials::compose(kind, &id, &"0".repeat(43)).token
+        )
+    };
+    let other = TokenKind::ALL.into_iter().find(|other| *other != kind);
+    let mut probes = vec![
+        AuthProbe {
+            name: "token-missing".to_owned(),
+            actor: None,
+            authorization: None,
+            expect: AuthExpect::Refused {
+                reason: Reason::AuthHeaderRequired,
+                details: json!({"header": "Authorization", "scheme": "Bearer"}),
+            },
+        },
+        AuthProbe {
+            name: "token-malformed".to_owned(),
+            actor: None,
+            authorization: Some(format!("Bearer {PROBE_ACTOR}")),
+            expect: AuthExpect::Refused {
+                reason: Reason::TokenMalformed,
+                details: json!({"rule": "shape"}),
+            },
+        },
+    ];
+    if let Some(other) = other {
+        probes.push(AuthProbe {
+            name: format!("refuses-{}", other.as_str()),
+            actor: None,
+            authorization: Some(never_issued(other)),
+            expect: AuthExpect::Refused {
+                reason: Reason::TokenScopeInsufficient,
+                details: json!({
+                    "operation_id": operation.operation_id,
+                    "token_type": other.as_str(),
+                    "required_token_type": kind.as_str(),
+                }),
+            },
+        });
+    }
+    probes.push(AuthProbe {
+        name: "token-never-issued".to_owned(),
+        actor: None,
+        authorization: Some(never_issued(kind)),
+        expect: AuthExpect::Refused {
+            reason: Reason::TokenInactive,
+            details: json!({}),
+        },
+    });
     probes
 }
 
@@ -239,11 +314,15 @@ pub fn all_auth_rules(operations: &[Operation]) -> Vec<String> {
         .collect()
 }
 
-const AUTH_REASONS: [Reason; 4] = [
+const AUTH_REASONS: [Reason; 8] = [
     Reason::AuthIdentityMissing,
     Reason::AuthActorTypeUnknown,
     Reason::AuthActorTypeNotAllowed,
     Reason::AuthScopeMissing,
+    Reason::AuthHeaderRequired,
+    Reason::TokenMalformed,
+    Reason::TokenInactive,
+    Reason::TokenScopeInsufficient,
 ];
 
 /// Every auth rule of every operation of the milestone, probed.
@@ -259,6 +338,9 @@ pub async fn auth_probes(driver: &Driver<'_>, milestone: &Milestone) -> Vec<Exch
             let mut headers = target::base_headers(&correlation_id, &milestone.clock);
             if let Some((kind, scopes)) = &probe.actor {
                 target::identify(&mut headers, kind, PROBE_ACTOR, scopes);
+            }
+            if let Some(authorization) = &probe.authorization {
+                headers.push((AUTHORIZATION.to_owned(), authorization.clone()));
             }
             let request = Outgoing {
                 method: operation.method.as_str().to_owned(),
@@ -355,6 +437,34 @@ mod tests {
                 "refuses-agent",
                 "requires-scope-settlement:write"
             ]
+        );
+    }
+
+    #[test]
+    fn a_bearer_operation_gets_the_refusals_that_need_no_token() {
+        let op = Manifest::embedded()
+            .operation("mlHeartbeats.record")
+            .unwrap();
+        let probes = auth_probes_of(op);
+        let names: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "token-missing",
+                "token-malformed",
+                "refuses-vendor_key",
+                "token-never-issued"
+            ]
+        );
+        let never_issued = probes[3].authorization.as_deref().unwrap();
+        assert!(
+            never_issued.starts_with("Bearer sit_tok_999999999_"),
+            "{never_issued}"
+        );
+        let token = never_issued.trim_start_matches("Bearer ");
+        assert!(
+            credentials::ParsedToken::parse(token).is_ok(),
+            "the checksum holds"
         );
     }
 

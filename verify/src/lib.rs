@@ -50,6 +50,7 @@ pub mod report;
 pub mod route;
 pub mod rules;
 pub mod run;
+pub mod secrets;
 pub mod seeding;
 pub mod session;
 pub mod target;

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use marketref::headers::{ACTOR_ID, ACTOR_TYPE, IDEMPOTENCY_KEY};
+use marketref::headers::{ACTOR_ID, ACTOR_TYPE, AUTHORIZATION};
 use marketref::manifest::Operation;
 use marketref::reason::Reason;
 use serde_json::Value;
@@ -53,13 +53,20 @@ pub struct Replays {
 }
 
 fn scope(operation: Option<&Operation>, request: &RecordedRequest) -> Option<Scope> {
-    let operation = operation.filter(|op| op.idempotency.required)?;
+    let operation = operation.filter(|op| op.idempotency.takes_key())?;
     let header = |name: &str| request.headers.get(name).cloned();
+    let (actor_type, actor_id) = match operation.auth.scheme.token_kind() {
+        None => (header(ACTOR_TYPE)?, header(ACTOR_ID)?),
+        // A bearer caller is its token's credential, which the record keeps as its prefix and
+        // id (`vk_key_000001_****`). The server scopes by the vendor or deployment behind it,
+        // so a replay sent with another key of the same vendor is judged a first request.
+        Some(kind) => (kind.as_str().to_owned(), header(AUTHORIZATION)?),
+    };
     Some(Scope {
-        actor_type: header(ACTOR_TYPE)?,
-        actor_id: header(ACTOR_ID)?,
+        actor_type,
+        actor_id,
         operation_id: operation.operation_id.clone(),
-        key: header(IDEMPOTENCY_KEY)?,
+        key: header(&operation.idempotency.header_name())?,
     })
 }
 
@@ -128,6 +135,7 @@ impl Replays {
 
 #[cfg(test)]
 mod tests {
+    use marketref::headers::IDEMPOTENCY_KEY;
     use marketref::manifest::Manifest;
     use serde_json::json;
 

@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 
 use crate::check::{self, Check};
 use crate::driver::{self, Driver, Label};
-use crate::exchange::{Exchange, Phase};
+use crate::exchange::{self, Exchange, Phase};
 use crate::milestone::{Body, Milestone, RequestTarget, Scenario, Step};
 use crate::route;
+use crate::secrets;
 use crate::target::{self, Incoming, Outgoing};
 use crate::template::{self, Captures};
 use crate::terminal::Terminal;
@@ -87,10 +88,24 @@ impl<'s, 'd, 't> Session<'s, 'd, 't> {
             .collect();
         let captured = std::cell::RefCell::new(Vec::new());
         let known: &Captures = &self.captures;
+        let operation = step
+            .request
+            .operation_id
+            .as_deref()
+            .and_then(|id| self.driver.manifest.operation(id));
         let judge = |incoming: &Incoming, body: &Value| {
             let mut checks = check::expectation_checks(&step.expect, incoming, body, known);
+            let raw = std::cell::OnceCell::new();
             for (name, pointer) in &step.captures {
-                match body.pointer(pointer) {
+                // A secret is captured as the server sent it; the records show its placeholder.
+                let value = if secrets::is_secret(operation, pointer) {
+                    raw.get_or_init(|| exchange::parse_body(incoming))
+                        .as_ref()
+                        .and_then(|raw: &Value| raw.pointer(pointer))
+                } else {
+                    body.pointer(pointer)
+                };
+                match value {
                     Some(value) => captured.borrow_mut().push((name.clone(), value.clone())),
                     None => checks.push(Check::judged(
                         format!("capture {name}"),
@@ -140,7 +155,28 @@ fn build_request(
         RequestTarget::Raw { method, path } => {
             (method.clone(), template::substitute(path, captures)?)
         }
+        RequestTarget::Link { operation_id, path } => {
+            let operation = manifest
+                .operation(operation_id)
+                .ok_or_else(|| format!("unknown operation `{operation_id}`"))?;
+            let link = template::substitute(path, captures)?;
+            if !link.starts_with('/') {
+                return Err(format!(
+                    "the link `{link}` is not a path from the server root"
+                ));
+            }
+            (operation.method.as_str().to_owned(), link)
+        }
     };
+    // The header an operation takes its key in (`Idempotency-Key` unless it names another).
+    let key_header = match &spec.target {
+        RequestTarget::Operation { operation_id, .. }
+        | RequestTarget::Link { operation_id, .. } => manifest
+            .operation(operation_id)
+            .map(|operation| operation.idempotency.header_name()),
+        RequestTarget::Raw { .. } => None,
+    }
+    .unwrap_or_else(|| IDEMPOTENCY_KEY.to_owned());
     let mut query = Vec::new();
     for (name, value) in &spec.query {
         query.push((name.clone(), template::substitute(value, captures)?));
@@ -149,7 +185,8 @@ fn build_request(
         path
     } else {
         let encoded = serde_urlencoded::to_string(&query).map_err(|e| e.to_string())?;
-        format!("{path}?{encoded}")
+        let separator = if path.contains('?') { '&' } else { '?' };
+        format!("{path}{separator}{encoded}")
     };
 
     let clock = template::substitute(&spec.clock, captures)?;
@@ -162,10 +199,7 @@ fn build_request(
         target::identify(&mut headers, actor.kind.as_str(), &actor.id, &actor.scopes);
     }
     if let Some(key) = &spec.idempotency_key {
-        headers.push((
-            IDEMPOTENCY_KEY.to_owned(),
-            template::substitute(key, captures)?,
-        ));
+        headers.push((key_header, template::substitute(key, captures)?));
     }
     let body = match &spec.body {
         Body::None => None,

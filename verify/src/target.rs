@@ -57,6 +57,7 @@ impl Target {
             store: store.clone(),
             clock: Arc::new(FixedClock(clock)),
             dev: true,
+            options: marketref::http::RuntimeOptions::default(),
         })
         .map_err(|e| runtime_error("binding the manifest", &e))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))

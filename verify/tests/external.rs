@@ -20,6 +20,7 @@ fn serve_reference(dev: bool) -> (Served, tempfile::TempDir) {
         store,
         clock: Arc::new(SystemClock),
         dev,
+        options: marketref::http::RuntimeOptions::default(),
     })
     .unwrap();
     let served = Served::start(|listener, stopped| {

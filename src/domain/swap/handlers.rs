@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::actor::{ActorRef, ActorType};
-use crate::api::{Handler, OpContext, Page, respond};
+use crate::api::{Handler, OpContext, Page, Reply, respond};
 use crate::clock::parse_rfc3339;
 use crate::error::ApiError;
 use crate::reason::Reason;
@@ -38,7 +38,7 @@ const RUN_COUNTER: &str = "marketplace_matching_run";
 const DEFAULT_MAX_PROPOSALS: u32 = 50;
 const DEFAULT_MAX_SOLVE_MS: u64 = 500;
 
-fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let SwapIntentCreateRequest { intent } = ctx.body()?;
@@ -60,7 +60,7 @@ fn create_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Val
     })
 }
 
-fn list_intents(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn list_intents(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let page = Page::from_query(ctx);
@@ -86,7 +86,7 @@ fn visible_intent(ctx: &OpContext<'_>, tx: &dyn SwapStore) -> Result<SwapIntent,
     }
 }
 
-fn get_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn get_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let intent = visible_intent(ctx, store::of(tx)?)?;
     respond(&SwapIntentResponse {
         correlation_id: ctx.correlation_id.to_owned(),
@@ -94,7 +94,7 @@ fn get_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value,
     })
 }
 
-fn cancel_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn cancel_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let mut intent = visible_intent(ctx, tx)?;
     if intent.status == IntentStatus::Cancelled {
@@ -109,7 +109,7 @@ fn cancel_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Val
 }
 
 /// A matching run, all in the request's one transaction (spec section 5).
-fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: MatchingRunRequest = ctx.body()?;
@@ -243,7 +243,7 @@ fn run_matching(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
     })
 }
 
-fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let run_id = ctx.path_param("run_id");
     let run = tx.run(run_id)?.ok_or_else(|| {
@@ -255,7 +255,7 @@ fn get_run(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, Ap
     })
 }
 
-fn list_runs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn list_runs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let page = Page::from_query(ctx);
     let before = Page::cursor_seq(ctx, |cursor| tx.run_seq(cursor))?;
@@ -278,7 +278,7 @@ fn can_see(caller: &ActorRef, proposal: &CycleProposal) -> bool {
     }
 }
 
-fn list_proposals(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn list_proposals(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let page = Page::from_query(ctx);
@@ -296,7 +296,7 @@ fn list_proposals(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Va
     })
 }
 
-fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let id = ctx.path_param("id");
@@ -311,7 +311,7 @@ fn get_proposal(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Valu
 
 /// Loads a seed state as it is (dev only): intents, proposals, stored asset values and the run
 /// counter.
-fn load_fixtures(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn load_fixtures(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let fixtures: DevFixtures = ctx.body()?;
     for intent in &fixtures.intents {

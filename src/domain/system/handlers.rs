@@ -1,6 +1,6 @@
 //! Health, the OpenAPI document, dev reset and the console's page.
 
-use crate::api::{Handler, OpContext, respond};
+use crate::api::{Handler, OpContext, Reply, respond};
 use crate::error::ApiError;
 use crate::store::Tx;
 
@@ -15,7 +15,7 @@ pub const HANDLERS: &[(&str, Handler)] = &[
 
 /// Reads the counters the domains declare, which the store keeps as rows come and go: the
 /// same few reads however much is stored.
-fn health(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn health(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let names: Vec<&str> = ctx
         .env
         .domains
@@ -33,11 +33,11 @@ fn health(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, Api
     })
 }
 
-fn openapi(ctx: &OpContext<'_>, _tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
-    Ok(ctx.env.openapi.clone())
+fn openapi(ctx: &OpContext<'_>, _tx: &mut dyn Tx) -> Result<Reply, ApiError> {
+    Ok(Reply::Body(ctx.env.openapi.clone()))
 }
 
-fn reset(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
+fn reset(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     tx.reset_all()?;
     respond(&DevResetResponse {
         correlation_id: ctx.correlation_id.to_owned(),
@@ -45,6 +45,7 @@ fn reset(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<serde_json::Value, ApiE
     })
 }
 
-fn console_page(ctx: &OpContext<'_>, _tx: &mut dyn Tx) -> Result<serde_json::Value, ApiError> {
-    crate::console::page::render(&ctx.env.manifest, ctx.env.domains).map(serde_json::Value::String)
+fn console_page(ctx: &OpContext<'_>, _tx: &mut dyn Tx) -> Result<Reply, ApiError> {
+    crate::console::page::render(&ctx.env.manifest, ctx.env.domains)
+        .map(|page| Reply::Body(serde_json::Value::String(page)))
 }

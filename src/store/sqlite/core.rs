@@ -30,6 +30,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_runtime_instances",
         include_str!("migrations/core/0004_runtime_instances.sql"),
     ),
+    (
+        "0005_credentials_and_rate_windows",
+        include_str!("migrations/core/0005_credentials_and_rate_windows.sql"),
+    ),
 ];
 
 impl IdempotencyStore for SqliteTx {
@@ -122,6 +126,19 @@ impl CounterStore for SqliteTx {
             )
             .and_then(|mut statement| statement.query_row(params![name], |row| row.get(0)))
             .map_err(sql_error("allocating a counter"))
+    }
+
+    fn reserve_counter(&mut self, name: &str, count: u64) -> Result<u64, StoreError> {
+        let last: u64 = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = value + excluded.value
+                 RETURNING value",
+            )
+            .and_then(|mut statement| statement.query_row(params![name, count], |row| row.get(0)))
+            .map_err(sql_error("reserving counter values"))?;
+        Ok(last + 1 - count)
     }
 
     fn set_counter(&mut self, name: &str, value: u64) -> Result<(), StoreError> {
@@ -241,7 +258,12 @@ impl AdminStore for SqliteTx {
                 .query_map([], |row| {
                     let mut object = Map::new();
                     for (index, column) in columns.iter().enumerate() {
-                        object.insert(column.clone(), sql_value_to_json(row.get_ref(index)?));
+                        let value = if table.hidden_columns.contains(&column.as_str()) {
+                            Value::String("<hidden>".to_owned())
+                        } else {
+                            sql_value_to_json(row.get_ref(index)?)
+                        };
+                        object.insert(column.clone(), value);
                     }
                     Ok(Value::Object(object))
                 })

@@ -23,8 +23,10 @@ use crate::json::canonical_of;
 use super::{Store, StoreError, StoreErrorKind, StoreInfo, StoreViews, Table, Tx};
 
 mod core;
+mod credentials;
 mod data_market;
 mod migrate;
+mod ml_market;
 mod swap;
 
 /// WAL pages between automatic checkpoints.
@@ -43,6 +45,7 @@ fn views() -> &'static StoreViews {
                 data_market::view
                     as super::View<dyn crate::domain::data_market::store::DataMarketStore>,
             )
+            .with(ml_market::view as super::View<dyn crate::domain::ml_market::store::MlStore>)
     })
 }
 
@@ -51,6 +54,7 @@ const MIGRATIONS: &[(&str, &[(&str, &str)])] = &[
     ("core", core::MIGRATIONS),
     ("swap", swap::MIGRATIONS),
     ("data_market", data_market::MIGRATIONS),
+    ("ml_market", ml_market::MIGRATIONS),
 ];
 
 #[derive(Debug)]

@@ -38,7 +38,7 @@ impl Loader<'_> {
                     .into_iter()
                     .collect()
             }
-            (None, RequestTarget::Operation { .. }) => BTreeSet::new(),
+            (None, RequestTarget::Operation { .. } | RequestTarget::Link { .. }) => BTreeSet::new(),
         };
         let mut reason_code = None;
         if let Some(code) = &raw.reason_code {

@@ -180,6 +180,12 @@ pub enum RequestTarget {
         method: String,
         path: String,
     },
+    /// A link the server handed out (a captured path with its query, a signed URL say),
+    /// called with the operation's method and answered by that operation.
+    Link {
+        operation_id: String,
+        path: String,
+    },
 }
 
 #[derive(Debug)]

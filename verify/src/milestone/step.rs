@@ -114,6 +114,40 @@ impl Loader<'_> {
                     Some(op),
                 )
             }
+            (Some(operation), None, Some(path)) => {
+                let Some(op) = self.manifest.operation(&operation.value) else {
+                    let hint = self.unknown_operation_hint(&operation.value);
+                    self.error(
+                        &operation.referenced,
+                        format!("unknown operation `{}`", operation.value),
+                        hint,
+                    );
+                    return None;
+                };
+                let is_reference = template::references(&path.value).is_ok_and(|r| !r.is_empty());
+                if !path.value.starts_with('/') && !is_reference {
+                    self.error(
+                        &path.referenced,
+                        format!("path `{}` is neither a path from the server root nor a capture", path.value),
+                        "with `operation:`, `path:` is a link the server handed out: write `path: \"${name}\"` with the capture that holds it",
+                    );
+                }
+                if !step.params.is_empty() {
+                    self.error(
+                        &path.referenced,
+                        "`params:` and a link's `path:` exclude each other",
+                        "the link is the whole path: remove `params:`",
+                    );
+                }
+                note(self, &path.value, &path.referenced);
+                (
+                    RequestTarget::Link {
+                        operation_id: op.operation_id.clone(),
+                        path: path.value.clone(),
+                    },
+                    Some(op),
+                )
+            }
             (None, Some(method), Some(path)) => {
                 let upper = method.value.to_ascii_uppercase();
                 if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -230,7 +264,7 @@ impl Loader<'_> {
         }
         let idempotency_key = step.idempotency_key.as_ref().map(|key| {
             if let Some(op) = route_operation
-                && !op.idempotency.required {
+                && !op.idempotency.takes_key() {
                     self.error(
                         &key.referenced,
                         format!("`{}` is not idempotent, so it takes no idempotency key", op.operation_id),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::actor::ActorRef;
-use crate::api::{OpContext, Page, respond};
+use crate::api::{OpContext, Page, Reply, respond};
 use crate::error::ApiError;
 use crate::reason::Reason;
 use crate::store::Tx;
@@ -25,7 +25,7 @@ pub(super) fn stored_contract(
         .ok_or_else(|| ApiError::new(Reason::ContractNotFound).with("contract_id", contract_id))
 }
 
-pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let contract = stored_contract(tx, ctx.path_param("contract_id"))?;
     respond(&ContractResponse {
@@ -34,7 +34,7 @@ pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiErro
     })
 }
 
-pub(super) fn timeline(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn timeline(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let contract = stored_contract(tx, ctx.path_param("contract_id"))?;
     respond(&TimelineResponse {
@@ -45,7 +45,7 @@ pub(super) fn timeline(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, Ap
     })
 }
 
-pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let page = Page::from_query(ctx);
     let after = cursor_seq(ctx, tx, Sequenced::Contracts)?;
@@ -86,7 +86,7 @@ pub(super) fn record(
 }
 
 /// Releases a contract's escrow to its sellers once its training round has completed.
-pub(super) fn release_escrow(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn release_escrow(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: EscrowReleaseRequest = ctx.body()?;

@@ -1,8 +1,6 @@
 //! Round intents: a model owner asks for one training round (spec section 3).
 
-use serde_json::Value;
-
-use crate::api::{OpContext, Page, respond};
+use crate::api::{OpContext, Page, Reply, respond};
 use crate::clock::format_rfc3339_millis;
 use crate::error::ApiError;
 use crate::json::JsNumber;
@@ -19,7 +17,7 @@ use super::{cursor_seq, future_time, is_operator, money, next_id, transition_ref
 
 const DEFAULT_DEADLINE: time::Duration = time::Duration::hours(1);
 
-pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: RoundIntentCreateRequest = ctx.body()?;
@@ -74,7 +72,7 @@ pub(super) fn stored_intent(
     })
 }
 
-pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let intent = stored_intent(tx, ctx.path_param("intent_id"))?;
     respond(&RoundIntentResponse {
@@ -83,7 +81,7 @@ pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiErro
     })
 }
 
-pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let page = Page::from_query(ctx);
     let after = cursor_seq(ctx, tx, Sequenced::Intents)?;
@@ -101,7 +99,7 @@ pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiErr
     })
 }
 
-pub(super) fn update(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn update(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let mut intent = stored_intent(tx, ctx.path_param("intent_id"))?;

@@ -1,10 +1,10 @@
 //! Preview and match: what a match would select for an intent, and the match that turns it
 //! into a contract (spec section 4).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::api::{OpContext, respond};
+use crate::api::{OpContext, Reply, respond};
 use crate::clock::{format_rfc3339_millis, parse_rfc3339};
 use crate::error::ApiError;
 use crate::json::JsNumber;
@@ -55,7 +55,7 @@ fn run_selection(
 }
 
 /// What matching would do, without changing anything.
-pub(super) fn preview(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn preview(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let request: PreviewRequest = ctx.body()?;
     let now = ctx.now();
@@ -97,7 +97,7 @@ pub(super) fn preview(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, Api
 
 /// Matches an open intent into a contract: the contract and the intent's move to `matched`
 /// happen in the request's one transaction, or not at all.
-pub(super) fn match_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn match_intent(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: MatchRequest = ctx.body()?;

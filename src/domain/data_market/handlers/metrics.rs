@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::api::{OpContext, respond};
+use crate::api::{OpContext, Reply, respond};
 use crate::error::ApiError;
 use crate::reason::Reason;
 use crate::store::Tx;
@@ -20,7 +20,7 @@ use super::super::types::{
 /// How many recent operations `/metrics_summary` lists.
 const RECENT_OPERATIONS: usize = 20;
 
-pub(super) fn training_status(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn training_status(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let latest = tx.rounds_page(None, 1)?.pop();
     let pending = tx.pending_contracts()?;
@@ -112,7 +112,7 @@ fn snapshot(
     })
 }
 
-pub(super) fn summary(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn summary(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     respond(&MetricsSummaryResponse {
         correlation_id: ctx.correlation_id.to_owned(),
@@ -122,7 +122,7 @@ pub(super) fn summary(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, Api
 }
 
 /// The snapshot in the Prometheus text format (version 0.0.4).
-pub(super) fn prometheus(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn prometheus(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let s = snapshot(ctx, tx)?;
     let mut text = String::new();
@@ -211,5 +211,5 @@ pub(super) fn prometheus(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, 
         "Offer eligibility failures over every match.",
         &reasons,
     );
-    Ok(Value::String(text))
+    Ok(Reply::Body(Value::String(text)))
 }

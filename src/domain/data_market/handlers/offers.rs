@@ -1,8 +1,6 @@
 //! Offers: a provider lists a dataset for training rounds (spec section 2).
 
-use serde_json::Value;
-
-use crate::api::{OpContext, Page, respond};
+use crate::api::{OpContext, Page, Reply, respond};
 use crate::clock::format_rfc3339_millis;
 use crate::error::ApiError;
 use crate::json::JsNumber;
@@ -19,7 +17,7 @@ use super::{cursor_seq, future_time, is_operator, money, next_id, transition_ref
 
 const DEFAULT_TITLE: &str = "Untitled Offer";
 
-pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: OfferCreateRequest = ctx.body()?;
@@ -127,7 +125,7 @@ fn stored_offer(ctx: &OpContext<'_>, tx: &dyn DataMarketStore) -> Result<Offer, 
         .ok_or_else(|| ApiError::new(Reason::OfferNotFound).with("offer_id", offer_id))
 }
 
-pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let offer = stored_offer(ctx, tx)?;
     respond(&OfferResponse {
@@ -136,7 +134,7 @@ pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiErro
     })
 }
 
-pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let page = Page::from_query(ctx);
     let after = cursor_seq(ctx, tx, Sequenced::Offers)?;
@@ -153,7 +151,7 @@ pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiErr
     })
 }
 
-pub(super) fn update(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn update(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let mut offer = stored_offer(ctx, tx)?;

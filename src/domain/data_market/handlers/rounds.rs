@@ -1,9 +1,9 @@
 //! Training rounds: a round binds the waiting contracts, trains on their shards and averages
 //! the global model (spec section 5).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::api::{OpContext, Page, respond};
+use crate::api::{OpContext, Page, Reply, respond};
 use crate::error::ApiError;
 use crate::json::{JsNumber, round_to};
 use crate::reason::Reason;
@@ -19,7 +19,7 @@ use super::contracts::{record, stored_contract};
 use super::{cursor_seq, next_id, now_text};
 
 /// Starts and completes the next round: binds each waiting contract once, trains, averages.
-pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let caller = ctx.caller()?;
     let request: TrainingRoundRequest = ctx.body()?;
@@ -110,7 +110,7 @@ pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiE
     })
 }
 
-pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let round_id = ctx.path_param("round_id");
     let round = tx
@@ -122,7 +122,7 @@ pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiErro
     })
 }
 
-pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Value, ApiError> {
+pub(super) fn list(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let page = Page::from_query(ctx);
     let before = cursor_seq(ctx, tx, Sequenced::Rounds)?;
