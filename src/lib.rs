@@ -44,6 +44,7 @@ pub mod error;
 pub mod headers;
 pub mod http;
 pub mod json;
+pub mod log;
 pub mod manifest;
 pub mod reason;
 pub mod store;

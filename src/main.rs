@@ -302,14 +302,12 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_writer(marketref::credentials::RedactingWriter(std::io::stderr))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MARKETREF_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    tracing::subscriber::set_global_default(marketref::log::subscriber(
+        std::io::stderr,
+        marketref::log::filter_from_env(),
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    ))
+    .context("installing the log")?;
     if !args.addr.ip().is_loopback() && !args.allow_remote {
         return Err(Error::new(
             ErrorKind::Config,

@@ -13,7 +13,7 @@ use crate::support::{self, RepoCopy, Served, path_str};
 
 /// The reference runtime on 127.0.0.1:0, with its dev routes or without, on a fresh store
 /// (dropped with the returned folder).
-fn serve_reference(dev: bool) -> (Served, tempfile::TempDir) {
+pub(crate) fn serve_reference(dev: bool) -> (Served, tempfile::TempDir) {
     let db = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&db.path().join("served.db")).unwrap());
     let state = AppState::new(RuntimeConfig {

@@ -14,5 +14,6 @@ mod external;
 mod failing;
 mod load_errors;
 mod milestones;
+mod secrets;
 mod seeding;
 mod update_expected;

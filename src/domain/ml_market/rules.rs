@@ -198,10 +198,12 @@ mod tests {
 
     #[test]
     fn the_catalog_puts_the_best_sharpe_first_and_unknown_last() {
-        let mut entries = [(None, "m3"),
+        let mut entries = [
+            (None, "m3"),
             (Some(0.5), "m2"),
             (Some(1.5), "m9"),
-            (Some(0.5), "m1")];
+            (Some(0.5), "m1"),
+        ];
         entries.sort_by(|a, b| catalog_order(*a, *b));
         assert_eq!(
             entries.iter().map(|e| e.1).collect::<Vec<_>>(),
