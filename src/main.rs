@@ -213,6 +213,24 @@ enum BenchCommand {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+    /// The ML marketplace over loopback HTTP: argon2id, a key's first use, cached reads at a
+    /// fixed rate, deployments writing signals up to their rate limit and one past it, and the
+    /// validation cache fed distinct tokens.
+    Ml {
+        #[arg(long, default_value_t = 1_000)]
+        deployments: usize,
+        /// Keep-alive connections for the reads and the writes.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// Cached reads per second, for --read-seconds.
+        #[arg(long, default_value_t = 1_000)]
+        read_rate: u32,
+        #[arg(long, default_value_t = 10)]
+        read_seconds: u64,
+        /// Distinct tokens fed to the validation cache.
+        #[arg(long, default_value_t = 100_000)]
+        cache_tokens: usize,
+    },
     /// Write the seeded synthetic load to a file that `bench matching --input` reads.
     Generate {
         #[arg(long)]
@@ -478,6 +496,23 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
             let load = bench::synthetic::generate(intents, seed);
             let report = bench::http::run(&load, &options)?;
             println!("{}", serde_json::to_string(&report)?);
+        }
+        BenchCommand::Ml {
+            deployments,
+            connections,
+            read_rate,
+            read_seconds,
+            cache_tokens,
+        } => {
+            let options = bench::ml::MlBenchOptions {
+                deployments,
+                connections,
+                read_rate,
+                read_seconds,
+                cache_tokens,
+                ..bench::ml::MlBenchOptions::default()
+            };
+            println!("{}", serde_json::to_string(&bench::ml::run(&options)?)?);
         }
         BenchCommand::Generate { intents, seed, out } => {
             bench::write_load(&bench::synthetic::generate(intents, seed), &out)?;

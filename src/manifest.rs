@@ -433,6 +433,10 @@ impl Manifest {
                         limit.per, counted
                     ));
                 }
+                // The count is written in the request's transaction, which a read does not open.
+                if operation.method.is_read() {
+                    return fail(format!("{id}: a rate limit is for writes: a read is not counted"));
+                }
             }
             if !operation.auth.required
                 && (!operation.auth.allowed_actor_types.is_empty()
@@ -650,6 +654,20 @@ mod tests {
         let yaml = "manifest_version: 1\ntitle: t\napi_version: 1.0.0\ndescription: d\noperations:\n  - operation_id: a.b\n    method: GET\n    path: /a\n    summary: s\n    tag: t\n    auth: {required: false, allowed_actor_types: [], required_scopes: []}\n    idempotency: {required: false}\n    response_schema: X\n    success_status: 200\n    reason_codes: [no_such_reason]\n";
         let error = Manifest::parse(yaml).unwrap_err();
         assert!(error.message().contains("no_such_reason"), "{error}");
+    }
+
+    #[test]
+    fn a_rate_limit_is_for_writes_of_its_subjects_scheme() {
+        let op = |method: &str, scheme: &str| {
+            format!(
+                "manifest_version: 1\ntitle: t\napi_version: 1.0.0\ndescription: d\noperations:\n  - operation_id: a.b\n    method: {method}\n    path: /a\n    summary: s\n    tag: t\n    auth: {{required: true, scheme: {scheme}, allowed_actor_types: [], required_scopes: []}}\n    idempotency: {{required: false}}\n    response_schema: X\n    success_status: 200\n    rate_limit: {{bucket: b, per: deployment, limit: 60, window_s: 60}}\n    reason_codes: []\n"
+            )
+        };
+        assert!(Manifest::parse(&op("POST", "deployment_token")).is_ok());
+        let read = Manifest::parse(&op("GET", "deployment_token")).unwrap_err();
+        assert!(read.message().contains("a read is not counted"), "{read}");
+        let other = Manifest::parse(&op("POST", "vendor_key")).unwrap_err();
+        assert!(other.message().contains("needs the"), "{other}");
     }
 
     #[test]

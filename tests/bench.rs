@@ -182,6 +182,32 @@ fn cli_emitted_selection_is_disjoint_drawn_from_the_candidates_and_adds_up() {
     assert_eq!(report["selection"], "optimal/score");
 }
 
+/// `bench ml` at a small scale: its counts are the contract's, whatever the timings.
+#[test]
+fn the_ml_bench_writes_each_deployments_limit_and_is_refused_once_past_it() {
+    let options = marketref::bench::ml::MlBenchOptions {
+        deployments: 3,
+        connections: 2,
+        read_rate: 200,
+        read_seconds: 1,
+        first_use_keys: 2,
+        cache_tokens: 12_000,
+        ..marketref::bench::ml::MlBenchOptions::default()
+    };
+    let report = marketref::bench::ml::run(&options).unwrap();
+    let limit = 60;
+    assert_eq!(report.signal_requests, 3 * (limit + 1));
+    assert_eq!(report.signals_written, 3 * limit * 10);
+    assert_eq!(report.rate_limited, 3, "one refusal per deployment, past its limit");
+    assert_eq!(report.cached_reads, 200);
+    assert_eq!(report.first_use_keys, 2);
+    assert_eq!(
+        (report.cache_entries, report.cache_capacity),
+        (10_000, 10_000),
+        "12,000 tokens seen, the configured 10,000 kept"
+    );
+}
+
 fn marketref(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_marketref"))
         .args(args)

@@ -3,6 +3,7 @@
 //! counter until the work or the time runs out. Built on hyper's client connection, so that
 //! framing and keep-alive are hyper's, not ours.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,6 +65,26 @@ impl Call {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Bytes,
+}
+
+impl Reply {
+    /// The reply, when its status is `status`; else a bench failure saying what got which.
+    pub fn expect(self, status: StatusCode, what: &str) -> Result<Reply, Error> {
+        if self.status == status {
+            Ok(self)
+        } else {
+            Err(bench_failure(format!(
+                "{what}: expected {status}, got {}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )))
+        }
+    }
+}
+
+/// A bench that cannot measure what it set out to: a refused setup step, an unexpected status.
+pub fn bench_failure(message: String) -> Error {
+    Error::new(ErrorKind::Io, format!("bench: {message}"))
 }
 
 impl Connection {
@@ -132,9 +153,30 @@ pub struct LoadOutcome {
     pub elapsed: Duration,
     /// Per-request latencies, sorted ascending.
     pub latencies: Vec<Duration>,
+    /// How many replies had each status.
+    pub statuses: BTreeMap<u16, usize>,
 }
 
 impl LoadOutcome {
+    /// Fails when any reply had a status other than its expected one.
+    pub fn check(&self, what: &str) -> Result<(), Error> {
+        match &self.first_unexpected {
+            None => Ok(()),
+            Some(reply) => Err(bench_failure(format!(
+                "{what}: {} of {} responses had an unexpected status, the first {}: {}",
+                self.unexpected,
+                self.sent,
+                reply.status,
+                String::from_utf8_lossy(&reply.body)
+            ))),
+        }
+    }
+
+    /// Replies with `status`.
+    pub fn count(&self, status: StatusCode) -> usize {
+        self.statuses.get(&status.as_u16()).copied().unwrap_or(0)
+    }
+
     pub fn per_second(&self) -> f64 {
         #[allow(clippy::cast_precision_loss)]
         let sent = self.sent as f64;
@@ -170,10 +212,40 @@ pub async fn load<F>(
 where
     F: Fn(usize) -> Call + Send + Sync + 'static,
 {
+    let plan = Plan {
+        connections,
+        count,
+        deadline,
+        interval: None,
+    };
+    load_planned(addr, plan, move |index| (calls(index), expect)).await
+}
+
+/// How a load is sent.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub connections: usize,
+    pub count: usize,
+    /// Nothing is sent after this long.
+    pub deadline: Duration,
+    /// Request `i` is due `i × interval` after the start (an open load at a fixed rate): it is
+    /// sent no earlier. A request sent late because its connection was still waiting for an
+    /// earlier answer counts its latency from when it was due, so a server that falls behind
+    /// shows it in the latencies; one the client waited for counts from when the timer woke
+    /// it (the timer's millisecond grain is the client's, not the server's). `None`: as fast as
+    /// the connections go.
+    pub interval: Option<Duration>,
+}
+
+/// Sends the calls `calls(i)` names, with the status each must get, as `plan` says.
+pub async fn load_planned<F>(addr: SocketAddr, plan: Plan, calls: F) -> Result<LoadOutcome, Error>
+where
+    F: Fn(usize) -> (Call, StatusCode) + Send + Sync + 'static,
+{
     let calls = Arc::new(calls);
     let next = Arc::new(AtomicUsize::new(0));
-    let mut opened = Vec::with_capacity(connections);
-    for _ in 0..connections.max(1) {
+    let mut opened = Vec::with_capacity(plan.connections);
+    for _ in 0..plan.connections.max(1) {
         opened.push(Connection::open(addr).await?);
     }
     let started = Instant::now();
@@ -182,22 +254,35 @@ where
         let (calls, next) = (Arc::clone(&calls), Arc::clone(&next));
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut statuses = BTreeMap::<u16, usize>::new();
             let (mut unexpected, mut first_unexpected) = (0, None);
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= count || started.elapsed() >= deadline {
+                if index >= plan.count || started.elapsed() >= plan.deadline {
                     break;
                 }
-                let call = calls(index);
-                let sent_at = Instant::now();
+                let (call, expect) = calls(index);
+                let due = match plan.interval {
+                    Some(interval) => {
+                        let due = started + interval * u32::try_from(index).unwrap_or(u32::MAX);
+                        if Instant::now() < due {
+                            tokio::time::sleep_until(due.into()).await;
+                            Instant::now()
+                        } else {
+                            due
+                        }
+                    }
+                    None => Instant::now(),
+                };
                 let reply = connection.send(&call).await?;
-                latencies.push(sent_at.elapsed());
+                latencies.push(due.elapsed());
+                *statuses.entry(reply.status.as_u16()).or_default() += 1;
                 if reply.status != expect {
                     unexpected += 1;
                     first_unexpected.get_or_insert(reply);
                 }
             }
-            Ok::<_, Error>((latencies, unexpected, first_unexpected))
+            Ok::<_, Error>((latencies, statuses, unexpected, first_unexpected))
         }));
     }
     let mut outcome = LoadOutcome {
@@ -206,12 +291,16 @@ where
         first_unexpected: None,
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
+        statuses: BTreeMap::new(),
     };
     for worker in workers {
-        let (latencies, unexpected, first_unexpected) = worker
+        let (latencies, statuses, unexpected, first_unexpected) = worker
             .await
             .map_err(|e| Error::new(ErrorKind::Io, format!("bench client task failed: {e}")))??;
         outcome.latencies.extend(latencies);
+        for (status, count) in statuses {
+            *outcome.statuses.entry(status).or_default() += count;
+        }
         outcome.unexpected += unexpected;
         if outcome.first_unexpected.is_none() {
             outcome.first_unexpected = first_unexpected;

@@ -23,13 +23,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::clock::{FixedClock, parse_rfc3339};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::headers;
-use crate::http::{AppState, RuntimeConfig};
 use crate::json::NonNegativeNumber;
-use crate::store::SqliteStore;
 
-use super::client::{Call, Connection, LoadOutcome, Reply, load};
+use super::client::{Call, Connection, LoadOutcome, bench_failure, load};
+use super::served::Served;
 use super::synthetic::MatchingLoad;
 use super::{ms, peak_rss_mb};
 
@@ -109,52 +108,14 @@ const VALUES_PER_FIXTURE_REQUEST: usize = 20_000;
 
 /// Runs the whole HTTP bench over `load`.
 pub fn run(load: &MatchingLoad, options: &HttpBenchOptions) -> Result<HttpReport, Error> {
-    let dir = tempfile::tempdir()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("temporary directory: {e}")))?;
-    let db = options
-        .db
-        .clone()
-        .unwrap_or_else(|| dir.path().join("bench.db"));
-    let store = SqliteStore::open(&db)?;
     let clock = parse_rfc3339(RECORDED_AT).expect("a valid constant");
-    let state = AppState::new(RuntimeConfig {
-        store: Arc::new(store),
-        clock: Arc::new(FixedClock(clock)),
-        dev: true,
-        options: crate::http::RuntimeOptions::default(),
-    })?;
-
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("bench-server")
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("starting the server runtime: {e}")))?;
-    let listener = server
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .map_err(|e| Error::new(ErrorKind::Io, format!("binding 127.0.0.1:0: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("reading the bound address: {e}")))?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = server.spawn(crate::http::run(listener, state, async {
-        let _ = stopped.await;
-    }));
-
-    // The client is a separate single-threaded runtime, as a separate process would be.
-    let client = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("starting the client runtime: {e}")))?;
-    let report = client.block_on(drive(addr, load, options, &db));
-    // Its idle connections would hold the graceful shutdown open.
-    drop(client);
-
-    let _ = stop.send(());
-    let served = server.block_on(serving);
-    drop(dir);
-    let report = report?;
-    served.map_err(|e| Error::new(ErrorKind::Io, format!("server task failed: {e}")))??;
-    Ok(report)
+    let served = Served::start(
+        options.db.clone(),
+        Arc::new(FixedClock(clock)),
+        crate::http::RuntimeOptions::default(),
+    )?;
+    let db = served.db().to_path_buf();
+    served.drive_then_stop(|addr| async move { drive(addr, load, options, &db).await })
 }
 
 /// Writes the store's files through to the disk, so that the kernel's delayed write-back of
@@ -186,13 +147,10 @@ async fn drive(
                 .iter()
                 .map(|(asset_id, value)| ((*asset_id).clone(), Value::Number(value.0.clone())))
                 .collect::<serde_json::Map<String, Value>>()});
-            expect_ok(
-                control
-                    .send(&Call::post("/dev/fixtures", body.to_string()))
-                    .await?,
-                StatusCode::OK,
-                "storing asset values",
-            )?;
+            control
+                .send(&Call::post("/dev/fixtures", body.to_string()))
+                .await?
+                .expect(StatusCode::OK, "storing asset values")?;
         }
     }
 
@@ -224,7 +182,7 @@ async fn drive(
             options.time_limit
         )));
     }
-    check_statuses(&created, "creating intents")?;
+    created.check("creating intents")?;
 
     let (run, run_elapsed) = matching_run(&mut control, "bench-run-1").await?;
     let (_, second_elapsed) = matching_run(&mut control, "bench-run-2").await?;
@@ -303,7 +261,7 @@ async fn healthz_burst(
             Call::get("/healthz")
         })
         .await?;
-        check_statuses(&round, "GET /healthz")?;
+        round.check("GET /healthz")?;
         rates.push(round.per_second());
         all = Some(match all {
             None => round,
@@ -357,37 +315,8 @@ async fn matching_run(control: &mut Connection, key: &str) -> Result<(Value, Dur
     let started = Instant::now();
     let reply = control.send(&call).await?;
     let elapsed = started.elapsed();
-    let reply = expect_ok(reply, StatusCode::OK, "the matching run")?;
+    let reply = reply.expect(StatusCode::OK, "the matching run")?;
     let body: Value = serde_json::from_slice(&reply.body)
         .map_err(|e| bench_failure(format!("the matching run answered no JSON: {e}")))?;
     Ok((body["run"].clone(), elapsed))
-}
-
-fn expect_ok(reply: Reply, expect: StatusCode, what: &str) -> Result<Reply, Error> {
-    if reply.status == expect {
-        Ok(reply)
-    } else {
-        Err(bench_failure(format!(
-            "{what}: expected {expect}, got {}: {}",
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        )))
-    }
-}
-
-fn check_statuses(outcome: &LoadOutcome, what: &str) -> Result<(), Error> {
-    match &outcome.first_unexpected {
-        None => Ok(()),
-        Some(reply) => Err(bench_failure(format!(
-            "{what}: {} of {} responses had an unexpected status, the first {}: {}",
-            outcome.unexpected,
-            outcome.sent,
-            reply.status,
-            String::from_utf8_lossy(&reply.body)
-        ))),
-    }
-}
-
-fn bench_failure(message: String) -> Error {
-    Error::new(ErrorKind::Io, format!("bench http: {message}"))
 }

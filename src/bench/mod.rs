@@ -3,6 +3,8 @@
 //! - [`synthetic`]: the seeded load of `swap-matching.md` section 10, and its file format.
 //! - [`matching`]: the engine over a load, exactly as a matching run calls it, timed by phase.
 //! - [`http`]: the runtime on a temporary store, loaded and matched over loopback HTTP.
+//! - [`ml`]: the ML marketplace's credentials and signal writes over loopback HTTP.
+//! - [`served`]: the runtime a bench drives, in process on loopback.
 //! - [`client`]: the small keep-alive HTTP/1.1 load generator [`http`] drives it with.
 //!
 //! Timings appear only in bench reports; nothing here feeds a clock into the engine or the
@@ -20,6 +22,8 @@ use synthetic::MatchingLoad;
 pub mod client;
 pub mod http;
 pub mod matching;
+pub mod ml;
+pub mod served;
 pub mod synthetic;
 
 /// Where a matching bench takes its load from.
@@ -99,8 +103,17 @@ pub(crate) fn ms(elapsed: Duration) -> f64 {
 /// The process's peak resident set in MiB, from `VmHWM` in `/proc/self/status`; `None` where
 /// the kernel does not tell (not Linux).
 pub fn peak_rss_mb() -> Option<f64> {
+    status_mb("VmHWM:")
+}
+
+/// The process's resident set now, in MiB (`VmRSS`).
+pub fn rss_mb() -> Option<f64> {
+    status_mb("VmRSS:")
+}
+
+fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some((kib / 1024.0 * 10.0).round() / 10.0)
 }

@@ -57,17 +57,23 @@ pub async fn dispatch(
                 let correlation_id = correlation_id.clone();
                 move || execute(&state, index, &path_params, prepared, &correlation_id)
             };
-            if operation.method.is_read() {
+            let ran = if operation.method.is_read() {
                 tokio::task::spawn_blocking(work)
                     .await
-                    .unwrap_or_else(|panic| {
-                        Err(ApiError::internal(format!("handler panicked: {panic}")))
-                    })
+                    .map_err(|panic| panic.to_string())
             } else {
-                runtime.writer.run(work).await.unwrap_or_else(|panic| {
-                    Err(ApiError::internal(format!("handler panicked: {panic}")))
-                })
+                runtime.writer.run(work).await
+            };
+            let (standing, answer) = ran.unwrap_or_else(|panic| {
+                (
+                    None,
+                    Err(ApiError::internal(format!("handler panicked: {panic}"))),
+                )
+            });
+            if let Some(standing) = standing {
+                headers.extend(standing.headers());
             }
+            answer
         }
         Err(error) => Err(error),
     };
@@ -81,6 +87,8 @@ pub async fn dispatch(
 /// What the async part gathers before the blocking part runs.
 struct Prepared {
     caller: Option<Caller>,
+    /// The rate-limit count the transaction makes first.
+    rate: Option<rate_limit::Pending>,
     request_clock: Option<String>,
     query: BTreeMap<String, QueryValue>,
     idempotency_key: Option<String>,
@@ -122,14 +130,55 @@ async fn prepare(
         _ => auth::authenticate(operation, &parts.headers)?,
     };
     let request_clock = request_clock?;
-    if let (Some(limit), Some(caller)) = (&operation.rate_limit, &caller) {
-        let now = clock_instant(state, request_clock.as_deref());
-        let standing = rate_limit::count(state, limit, caller, now).await?;
-        headers.extend(standing.headers());
-        if standing.exceeded() {
-            return Err(standing.refusal(limit));
+    let rate = match (&operation.rate_limit, &caller) {
+        (Some(limit), Some(caller)) => {
+            let now = clock_instant(state, request_clock.as_deref());
+            Some(rate_limit::Pending::new(limit, caller, now)?)
         }
-    }
+        _ => None,
+    };
+    let checked = check_request(operation, parts, body).await;
+    let (query, idempotency_key, body, parsed_body, request_hash) = match (checked, &rate) {
+        (Ok(checked), _) => checked,
+        (Err(error), None) => return Err(error),
+        // Refused before its transaction: counted now, and over the limit that comes first.
+        (Err(error), Some(rate)) => {
+            let standing = rate.count_alone(state).await?;
+            headers.extend(standing.headers());
+            return Err(if standing.exceeded() {
+                rate.refusal(&standing)
+            } else {
+                error
+            });
+        }
+    };
+    Ok(Prepared {
+        caller,
+        rate,
+        request_clock,
+        query,
+        idempotency_key,
+        request_hash,
+        body,
+        parsed_body,
+    })
+}
+
+/// What the request checks of itself before the transaction: query, idempotency key, media
+/// type and body.
+type Checked = (
+    BTreeMap<String, QueryValue>,
+    Option<String>,
+    Bytes,
+    Result<serde_json::Value, Refusal>,
+    String,
+);
+
+async fn check_request(
+    operation: &crate::manifest::Operation,
+    parts: axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<Checked, ApiError> {
     let query = validation::query(operation, parts.uri.query())?;
     let idempotency_key = idempotency::key(&operation.idempotency, &parts.headers)?;
     let body = if operation.request_schema.is_some() {
@@ -149,15 +198,7 @@ async fn prepare(
         &body,
         parsed_body.as_ref().ok(),
     );
-    Ok(Prepared {
-        caller,
-        request_clock,
-        query,
-        idempotency_key,
-        request_hash,
-        body,
-        parsed_body,
-    })
+    Ok((query, idempotency_key, body, parsed_body, request_hash))
 }
 
 /// The request's now: its clock when it sent one, else the server's.
@@ -167,13 +208,34 @@ fn clock_instant(state: &AppState, request_clock: Option<&str>) -> time::OffsetD
         .unwrap_or_else(|| state.runtime().env.clock.now())
 }
 
-/// The blocking part: one transaction from replay check to commit.
+/// The blocking part: one transaction from the rate count and the replay check to commit; with
+/// where the request stands in its rate window when it was counted.
 fn execute(
+    state: &AppState,
+    index: usize,
+    path_params: &BTreeMap<String, String>,
+    prepared: Prepared,
+    correlation_id: &str,
+) -> (Option<rate_limit::Standing>, Result<Answer, ApiError>) {
+    let mut standing = None;
+    let answer = execute_counted(
+        state,
+        index,
+        path_params,
+        prepared,
+        correlation_id,
+        &mut standing,
+    );
+    (standing, answer)
+}
+
+fn execute_counted(
     state: &AppState,
     index: usize,
     path_params: &BTreeMap<String, String>,
     mut prepared: Prepared,
     correlation_id: &str,
+    standing: &mut Option<rate_limit::Standing>,
 ) -> Result<Answer, ApiError> {
     let runtime = state.runtime();
     let bound = &runtime.operations[index];
@@ -189,6 +251,15 @@ fn execute(
     } else {
         runtime.store.read()?
     };
+    // Counted first, so that a replay, a refusal and the handler's failure count alike.
+    if let Some(rate) = &prepared.rate {
+        let counted = rate.count_in(tx.as_mut())?;
+        *standing = Some(counted);
+        if counted.exceeded() {
+            tx.commit()?;
+            return Err(rate.refusal(&counted));
+        }
+    }
 
     // An operation without auth has one anonymous key space; a deployment's keys are its own.
     let scope = prepared
@@ -263,7 +334,7 @@ fn execute(
     if let Some(scope) = &scope {
         tx.complete_idempotency(scope, answer.status, answer.recorded_body())?;
     }
-    if is_write && (answer.status < 300 || scope.is_some()) {
+    if is_write && (answer.status < 300 || scope.is_some() || prepared.rate.is_some()) {
         tx.commit()?;
     }
     Ok(answer)

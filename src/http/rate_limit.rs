@@ -1,7 +1,10 @@
 //! The rate-limit stage: an operation whose manifest entry has a `rate_limit` counts every
-//! request its credential authenticates (refused and replayed ones too) in the store, in a
-//! write of its own before the request's transaction, so that the count holds across instances
-//! and survives the request's rollback. The window is the request clock's.
+//! request its credential authenticates (refused and replayed ones too) in the store, so that
+//! the count holds across instances. A request that reaches its transaction is counted there,
+//! first, before the savepoint its handler runs under (so the count survives the handler's
+//! failure, and costs no commit of its own); one refused on the way (its query, key, media type
+//! or body) is counted in a write of its own, and answered 429 instead when that count is past
+//! the limit, as it would have been had the count come first. The window is the request clock's.
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use crate::api::{Caller, Principal};
 use crate::error::ApiError;
 use crate::headers;
 use crate::manifest::{RateLimit, RateSubject};
+use crate::store::{StoreError, Tx};
 use crate::reason::Reason;
 
 use super::AppState;
@@ -81,43 +85,69 @@ fn window(now: OffsetDateTime, window_s: u32) -> (i64, i64) {
     (start, start + length - now)
 }
 
-/// Counts this request of `caller` against `limit`.
-pub(super) async fn count(
-    state: &AppState,
-    limit: &RateLimit,
-    caller: &Caller,
-    now: OffsetDateTime,
-) -> Result<Standing, ApiError> {
-    let subject = match (&limit.per, &caller.principal) {
-        (RateSubject::Deployment, Principal::Deployment { deployment_id, .. }) => {
-            deployment_id.clone()
-        }
-        (RateSubject::Vendor, Principal::Vendor { vendor_id, .. }) => vendor_id.clone(),
-        _ => {
-            return Err(ApiError::internal(
-                "a rate limit whose subject is not the caller",
-            ));
-        }
-    };
-    let (start, reset_s) = window(now, limit.window_s);
-    let store = Arc::clone(&state.runtime().store);
-    let bucket = limit.bucket.clone();
-    let count = state
-        .runtime()
-        .writer
-        .run(move || -> Result<u64, crate::store::StoreError> {
-            let mut tx = store.write()?;
-            let count = tx.count_request(&bucket, &subject, start)?;
-            tx.commit()?;
-            Ok(count)
+/// One request's place in its subject's window, to be counted.
+#[derive(Clone, Debug)]
+pub(super) struct Pending {
+    limit: RateLimit,
+    subject: String,
+    window_start: i64,
+    reset_s: i64,
+}
+
+impl Pending {
+    /// The count `limit` asks of this request of `caller` at `now`.
+    pub fn new(limit: &RateLimit, caller: &Caller, now: OffsetDateTime) -> Result<Pending, ApiError> {
+        let subject = match (&limit.per, &caller.principal) {
+            (RateSubject::Deployment, Principal::Deployment { deployment_id, .. }) => {
+                deployment_id.clone()
+            }
+            (RateSubject::Vendor, Principal::Vendor { vendor_id, .. }) => vendor_id.clone(),
+            _ => {
+                return Err(ApiError::internal(
+                    "a rate limit whose subject is not the caller",
+                ));
+            }
+        };
+        let (window_start, reset_s) = window(now, limit.window_s);
+        Ok(Pending {
+            limit: limit.clone(),
+            subject,
+            window_start,
+            reset_s,
         })
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(Standing {
-        limit: limit.limit,
-        count,
-        reset_s,
-    })
+    }
+
+    /// Counts the request in `tx`, the request's own transaction.
+    pub fn count_in(&self, tx: &mut dyn Tx) -> Result<Standing, StoreError> {
+        let count = tx.count_request(&self.limit.bucket, &self.subject, self.window_start)?;
+        Ok(Standing {
+            limit: self.limit.limit,
+            count,
+            reset_s: self.reset_s,
+        })
+    }
+
+    /// Counts the request in a write of its own: for a request refused before its transaction.
+    pub async fn count_alone(&self, state: &AppState) -> Result<Standing, ApiError> {
+        let store = Arc::clone(&state.runtime().store);
+        let pending = self.clone();
+        state
+            .runtime()
+            .writer
+            .run(move || -> Result<Standing, StoreError> {
+                let mut tx = store.write()?;
+                let standing = pending.count_in(tx.as_mut())?;
+                tx.commit()?;
+                Ok(standing)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)
+    }
+
+    pub fn refusal(&self, standing: &Standing) -> ApiError {
+        standing.refusal(&self.limit)
+    }
 }
 
 #[cfg(test)]

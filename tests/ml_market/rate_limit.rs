@@ -54,9 +54,24 @@ async fn the_sixty_first_write_in_a_minute_is_refused_with_its_headers() {
         .await;
     assert_eq!(refused.status, 400);
     assert_eq!(refused.header("ratelimit-remaining"), Some("57"));
-    for _ in 3..60 {
+    // Refused before its transaction (the media type), and counted all the same.
+    let not_json = || {
+        server
+            .op("mlSignals.store", &[])
+            .bearer(&deployment.token)
+            .at(minute)
+            .typed("text/plain", "[]")
+    };
+    let unsupported = not_json().send().await;
+    assert_eq!(unsupported.status, 415, "{}", unsupported.body);
+    assert_eq!(unsupported.header("ratelimit-remaining"), Some("56"));
+    for _ in 4..60 {
         assert_eq!(heartbeat(&server, &deployment, minute).await.status, 200);
     }
+    // Past the limit, the limit is what a malformed request hears first.
+    let past = not_json().send().await;
+    assert_eq!(past.status, 429, "{}", past.body);
+    assert_eq!(past.header("retry-after"), Some("45"));
     let over = heartbeat(&server, &deployment, "2026-03-01T09:00:50Z").await;
     assert_eq!(over.status, 429, "{}", over.body);
     assert_eq!(over.reason(), "rate_limited");
