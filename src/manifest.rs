@@ -435,7 +435,9 @@ impl Manifest {
                 }
                 // The count is written in the request's transaction, which a read does not open.
                 if operation.method.is_read() {
-                    return fail(format!("{id}: a rate limit is for writes: a read is not counted"));
+                    return fail(format!(
+                        "{id}: a rate limit is for writes: a read is not counted"
+                    ));
                 }
             }
             if !operation.auth.required

@@ -198,7 +198,10 @@ fn the_ml_bench_writes_each_deployments_limit_and_is_refused_once_past_it() {
     let limit = 60;
     assert_eq!(report.signal_requests, 3 * (limit + 1));
     assert_eq!(report.signals_written, 3 * limit * 10);
-    assert_eq!(report.rate_limited, 3, "one refusal per deployment, past its limit");
+    assert_eq!(
+        report.rate_limited, 3,
+        "one refusal per deployment, past its limit"
+    );
     assert_eq!(report.cached_reads, 200);
     assert_eq!(report.first_use_keys, 2);
     assert_eq!(

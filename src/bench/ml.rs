@@ -190,7 +190,10 @@ async fn drive(addr: SocketAddr, options: &MlBenchOptions) -> Result<MlReport, E
     let mut control = Connection::open(addr).await?;
     let vendor = data(
         &mut control,
-        operator(Call::post("/api/vendors", json!({"name": "Bench Quant"}).to_string())),
+        operator(Call::post(
+            "/api/vendors",
+            json!({"name": "Bench Quant"}).to_string(),
+        )),
         StatusCode::CREATED,
         "creating the vendor",
     )
@@ -199,8 +202,8 @@ async fn drive(addr: SocketAddr, options: &MlBenchOptions) -> Result<MlReport, E
 
     let (first_use, second_use) = first_uses(&mut control, &key, options.first_use_keys).await?;
 
-    let reads = usize::try_from(u64::from(options.read_rate) * options.read_seconds)
-        .unwrap_or(usize::MAX);
+    let reads =
+        usize::try_from(u64::from(options.read_rate) * options.read_seconds).unwrap_or(usize::MAX);
     let reads = {
         let key = key.clone();
         load_planned(
@@ -438,4 +441,3 @@ fn per_second(count: usize, elapsed: Duration) -> f64 {
 fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
-

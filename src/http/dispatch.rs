@@ -277,6 +277,10 @@ fn execute_counted(
     if let Some(scope) = &scope
         && let Some(record) = tx.claim_idempotency(scope, &prepared.request_hash)?
     {
+        // Nothing else is written; the rate count stays.
+        if prepared.rate.is_some() {
+            tx.commit()?;
+        }
         if record.request_hash != prepared.request_hash {
             return Err(ApiError::new(Reason::IdempotencyKeyReusePayloadMismatch)
                 .with("operation_id", &operation.operation_id)

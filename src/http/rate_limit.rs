@@ -15,8 +15,8 @@ use crate::api::{Caller, Principal};
 use crate::error::ApiError;
 use crate::headers;
 use crate::manifest::{RateLimit, RateSubject};
-use crate::store::{StoreError, Tx};
 use crate::reason::Reason;
+use crate::store::{StoreError, Tx};
 
 use super::AppState;
 
@@ -96,7 +96,11 @@ pub(super) struct Pending {
 
 impl Pending {
     /// The count `limit` asks of this request of `caller` at `now`.
-    pub fn new(limit: &RateLimit, caller: &Caller, now: OffsetDateTime) -> Result<Pending, ApiError> {
+    pub fn new(
+        limit: &RateLimit,
+        caller: &Caller,
+        now: OffsetDateTime,
+    ) -> Result<Pending, ApiError> {
         let subject = match (&limit.per, &caller.principal) {
             (RateSubject::Deployment, Principal::Deployment { deployment_id, .. }) => {
                 deployment_id.clone()

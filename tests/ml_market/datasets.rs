@@ -23,6 +23,19 @@ async fn urls(server: &TestServer, key: &str, round_id: &str, at: &str) -> Vec<V
 
 const NOW: &str = "2026-03-01T09:00:00Z";
 
+/// A server with a vendor and a 300-bar round `r1`, and the signed URL of the round's first
+/// file at [`NOW`].
+async fn first_url() -> (TestServer, String) {
+    let server = TestServer::start().await;
+    let acme = vendor(&server, "Acme").await;
+    round(&server, "r1", 300).await;
+    let url = urls(&server, &acme.key, "r1", NOW).await[0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (server, url)
+}
+
 #[tokio::test]
 async fn a_signed_url_streams_its_file_with_the_hash_the_round_lists() {
     let server = TestServer::start().await;
@@ -63,13 +76,7 @@ async fn a_signed_url_streams_its_file_with_the_hash_the_round_lists() {
 
 #[tokio::test]
 async fn a_range_is_served_as_asked_and_one_outside_the_file_is_refused() {
-    let server = TestServer::start().await;
-    let acme = vendor(&server, "Acme").await;
-    round(&server, "r1", 300).await;
-    let url = urls(&server, &acme.key, "r1", NOW).await[0]["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (server, url) = first_url().await;
     let whole = server.call("GET", &url).at(NOW).send_raw().await.bytes;
     let part = server
         .call("GET", &url)
@@ -113,13 +120,7 @@ async fn a_range_is_served_as_asked_and_one_outside_the_file_is_refused() {
 
 #[tokio::test]
 async fn an_expired_altered_or_foreign_url_is_refused_and_says_which() {
-    let server = TestServer::start().await;
-    let acme = vendor(&server, "Acme").await;
-    round(&server, "r1", 300).await;
-    let url = urls(&server, &acme.key, "r1", NOW).await[0]["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (server, url) = first_url().await;
     let rule = |reply: crate::support::RawReply| {
         assert_eq!(reply.status, 403);
         let body = reply.error();
