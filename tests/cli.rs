@@ -30,6 +30,11 @@ fn help_is_available_on_every_command() {
         &["serve", "--help"],
         &["contracts", "--help"],
         &["contracts", "check", "--help"],
+        &["vendors", "create", "--help"],
+        &["rounds", "generate", "--help"],
+        &["rounds", "publish", "--help"],
+        &["secrets", "scan", "--help"],
+        &["bench", "ml", "--help"],
     ] {
         let output = marketref().args(args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
