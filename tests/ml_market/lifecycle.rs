@@ -147,6 +147,54 @@ async fn signals_are_stored_all_or_none_and_read_back_with_their_attribution() {
         .send()
         .await;
     assert_eq!(older.body["data"]["items"][0]["signal_id"], "sig_000001");
+    // Every filter, alone and together, with the cursor: another deployment's signal and
+    // another timeframe stay out.
+    let other = deploy(&server, &acme, &registered).await;
+    let mut four_hours = signal("EURUSD", "HOLD", 0.4);
+    four_hours["timeframe"] = json!("4h");
+    let theirs = server
+        .op("mlSignals.store", &[])
+        .bearer(&other.token)
+        .json(&json!([signal("EURUSD", "SELL", 0.7), four_hours]))
+        .send()
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    let ids = |query: String| {
+        let server = &server;
+        async move {
+            let read = server
+                .call("GET", &format!("/api/signals?{query}"))
+                .send()
+                .await;
+            assert_eq!(read.status, 200, "{query}: {}", read.body);
+            read.body["data"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["signal_id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(format!("deployment_id={}", deployment.id)).await,
+        ["sig_000002", "sig_000001"]
+    );
+    assert_eq!(
+        ids(format!(
+            "deployment_id={}&symbol=EURUSD&timeframe=1h",
+            other.id
+        ))
+        .await,
+        ["sig_000003"]
+    );
+    assert_eq!(
+        ids(format!("vendor_id={}&timeframe=4h", acme.id)).await,
+        ["sig_000004"]
+    );
+    assert_eq!(
+        ids("symbol=EURUSD&cursor=sig_000003".to_owned()).await,
+        ["sig_000001"]
+    );
     server.stop().await;
 }
 

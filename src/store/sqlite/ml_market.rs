@@ -2,6 +2,7 @@
 
 use std::any::Any;
 
+use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params};
 
 use crate::domain::ml_market::store::{
@@ -323,21 +324,24 @@ impl MlStore for SqliteTx {
         before_seq: Option<u64>,
         limit: usize,
     ) -> Result<Vec<Signal>, StoreError> {
-        self.documents(
-            "SELECT document FROM ml_signals
-             WHERE (?1 IS NULL OR vendor_id = ?1) AND (?2 IS NULL OR deployment_id = ?2)
-               AND (?3 IS NULL OR symbol = ?3) AND (?4 IS NULL OR timeframe = ?4) AND seq < ?5
-             ORDER BY seq DESC LIMIT ?6",
-            params![
-                filter.vendor_id,
-                filter.deployment_id,
-                filter.symbol,
-                filter.timeframe,
-                before(before_seq),
-                sql_limit(limit)
-            ],
-            "listing signals",
-        )
+        // Only the filters given, so that the planner can take the index they name (an
+        // `?1 IS NULL OR vendor_id = ?1` filter is decided at run time, and scans by seq).
+        let mut sql = String::from("SELECT document FROM ml_signals WHERE seq < ?1");
+        let mut values = vec![Value::Integer(before(before_seq))];
+        for (column, value) in [
+            ("vendor_id", filter.vendor_id),
+            ("deployment_id", filter.deployment_id),
+            ("symbol", filter.symbol),
+            ("timeframe", filter.timeframe),
+        ] {
+            if let Some(value) = value {
+                values.push(Value::Text(value.to_owned()));
+                sql.push_str(&format!(" AND {column} = ?{}", values.len()));
+            }
+        }
+        values.push(Value::Integer(sql_limit(limit)));
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", values.len()));
+        self.documents(&sql, rusqlite::params_from_iter(values), "listing signals")
     }
 
     fn signal_stats(&self, model_id: &str) -> Result<SignalStats, StoreError> {
