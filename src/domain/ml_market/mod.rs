@@ -15,6 +15,7 @@ pub mod handlers;
 pub mod issue;
 pub mod rules;
 pub mod store;
+pub mod trainer;
 pub mod types;
 
 pub static DOMAIN: Domain = Domain {
