@@ -85,7 +85,7 @@ impl Hyperparams {
 }
 
 /// One split file as the trainer reads it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Split {
     pub symbols: Vec<String>,
     pub unix: Vec<i64>,
@@ -124,13 +124,7 @@ impl Split {
             .iter()
             .map(|name| column(name))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut split = Split {
-            symbols: Vec::new(),
-            unix: Vec::new(),
-            closes: Vec::new(),
-            features: Vec::new(),
-            labels: Vec::new(),
-        };
+        let mut split = Split::default();
         for (index, line) in lines.enumerate() {
             let cells: Vec<&str> = line.split(',').collect();
             let bad = |what: &str| Unreadable(format!("row {}: {what}", index + 1));

@@ -35,13 +35,7 @@ fn trained(
 fn planted(n: usize, seed: u64) -> Split {
     use rand::RngExt;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut split = Split {
-        symbols: Vec::new(),
-        unix: Vec::new(),
-        closes: Vec::new(),
-        features: Vec::new(),
-        labels: Vec::new(),
-    };
+    let mut split = Split::default();
     for row in 0..n {
         let mut features = [0.0; FEATURES.len()];
         for value in &mut features {
