@@ -1,12 +1,29 @@
 //! The one-line hints of load errors: the nearest known name to a typo, or the list to pick
 //! from.
 
+use marketref::manifest::Operation;
 use marketref::reason::Reason;
+use serde_saphyr::Spanned;
 
 use super::loader::Loader;
 
 impl Loader<'_> {
-    pub(super) fn unknown_operation_hint(&self, name: &str) -> String {
+    /// The manifest's operation `name`, or a load error where it is written, with the nearest
+    /// known name.
+    pub(super) fn known_operation(&mut self, name: &Spanned<String>) -> Option<&'static Operation> {
+        let found = self.manifest.operation(&name.value);
+        if found.is_none() {
+            let hint = self.unknown_operation_hint(&name.value);
+            self.error(
+                &name.referenced,
+                format!("unknown operation `{}`", name.value),
+                hint,
+            );
+        }
+        found
+    }
+
+    fn unknown_operation_hint(&self, name: &str) -> String {
         let ids: Vec<&str> = self
             .manifest
             .operations

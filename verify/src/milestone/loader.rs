@@ -126,21 +126,12 @@ impl Loader<'_> {
 
         let mut listed = BTreeSet::new();
         for entry in &raw.operations {
-            match self.manifest.operation(&entry.value) {
-                Some(_) if !listed.insert(entry.value.clone()) => self.error(
+            if self.known_operation(entry).is_some() && !listed.insert(entry.value.clone()) {
+                self.error(
                     &entry.referenced,
                     format!("operation `{}` is listed twice", entry.value),
                     "list each operation once",
-                ),
-                Some(_) => {}
-                None => {
-                    let hint = self.unknown_operation_hint(&entry.value);
-                    self.error(
-                        &entry.referenced,
-                        format!("unknown operation `{}`", entry.value),
-                        hint,
-                    );
-                }
+                );
             }
         }
         // An unknown listed operation would make every step that calls the intended one and

@@ -71,15 +71,7 @@ impl Loader<'_> {
         // What to call.
         let (target, route_operation) = match (&step.operation, &step.method, &step.path) {
             (Some(operation), None, None) => {
-                let Some(op) = self.manifest.operation(&operation.value) else {
-                    let hint = self.unknown_operation_hint(&operation.value);
-                    self.error(
-                        &operation.referenced,
-                        format!("unknown operation `{}`", operation.value),
-                        hint,
-                    );
-                    return None;
-                };
+                let op = self.known_operation(operation)?;
                 let declared: BTreeSet<&str> = op.path_params().into_iter().collect();
                 let mut params = BTreeMap::new();
                 for (name, value) in &step.params {
@@ -115,15 +107,7 @@ impl Loader<'_> {
                 )
             }
             (Some(operation), None, Some(path)) => {
-                let Some(op) = self.manifest.operation(&operation.value) else {
-                    let hint = self.unknown_operation_hint(&operation.value);
-                    self.error(
-                        &operation.referenced,
-                        format!("unknown operation `{}`", operation.value),
-                        hint,
-                    );
-                    return None;
-                };
+                let op = self.known_operation(operation)?;
                 let is_reference = template::references(&path.value).is_ok_and(|r| !r.is_empty());
                 if !path.value.starts_with('/') && !is_reference {
                     self.error(
