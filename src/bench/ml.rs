@@ -121,22 +121,29 @@ const OPERATOR: [(&str, &str); 3] = [
 
 pub fn run(options: &MlBenchOptions) -> Result<MlReport, Error> {
     // First, while the process is small: the growth it measures is the cache's.
-    let (cache_entries, cache_rss_growth_mb) = cache_fill(options.cache_tokens);
-    let argon2 = argon2_verifications(options.first_use_keys.max(1));
+    let in_process = InProcess {
+        cache: cache_fill(options.cache_tokens),
+        argon2: argon2_verifications(options.first_use_keys.max(1)),
+    };
     let served = Served::start(
         None,
         Arc::new(FixedClock(parse_rfc3339(NOW).expect("a valid constant"))),
         RuntimeOptions::default(),
     )?;
-    let report = served.drive_then_stop(|addr| drive(addr, options))?;
-    Ok(MlReport {
-        argon2_verify_p50_ms: ms(argon2[argon2.len() / 2]),
-        argon2_verify_max_ms: ms(argon2[argon2.len() - 1]),
-        cache_entries,
-        cache_rss_growth_mb,
-        peak_rss_mb: peak_rss_mb(),
-        ..report
-    })
+    served.drive_then_stop(|addr| drive(addr, options, in_process))
+}
+
+/// What is measured before the server starts.
+struct InProcess {
+    cache: CacheFill,
+    /// Verification times, sorted.
+    argon2: Vec<Duration>,
+}
+
+struct CacheFill {
+    capacity: usize,
+    entries: usize,
+    rss_growth_mb: Option<f64>,
 }
 
 /// `count` verifications of one secret against its hash, sorted.
@@ -157,8 +164,9 @@ fn argon2_verifications(count: usize) -> Vec<Duration> {
 
 /// A cache of the runtime's default capacity fed `tokens` distinct validations: what it holds
 /// after, and how much the process grew.
-fn cache_fill(tokens: usize) -> (usize, Option<f64>) {
-    let cache = ValidationCache::new(RuntimeOptions::default().token_cache_capacity);
+fn cache_fill(tokens: usize) -> CacheFill {
+    let capacity = RuntimeOptions::default().token_cache_capacity;
+    let cache = ValidationCache::new(capacity);
     let before = rss_mb();
     for n in 0..tokens {
         let id = format!("tok_{n:09}");
@@ -180,13 +188,20 @@ fn cache_fill(tokens: usize) -> (usize, Option<f64>) {
         };
         cache.put(&issued.token, credential, 0);
     }
-    let growth = before
-        .zip(rss_mb())
-        .map(|(before, after)| ((after - before) * 10.0).round() / 10.0);
-    (cache.len(), growth)
+    CacheFill {
+        capacity,
+        entries: cache.len(),
+        rss_growth_mb: before
+            .zip(rss_mb())
+            .map(|(before, after)| ((after - before) * 10.0).round() / 10.0),
+    }
 }
 
-async fn drive(addr: SocketAddr, options: &MlBenchOptions) -> Result<MlReport, Error> {
+async fn drive(
+    addr: SocketAddr,
+    options: &MlBenchOptions,
+    in_process: InProcess,
+) -> Result<MlReport, Error> {
     let mut control = Connection::open(addr).await?;
     let vendor = data(
         &mut control,
@@ -256,8 +271,8 @@ async fn drive(addr: SocketAddr, options: &MlBenchOptions) -> Result<MlReport, E
     let cached_signals = writes.cached.count(StatusCode::CREATED) * options.signals_per_write;
     Ok(MlReport {
         argon2_params: ARGON2_PARAMS,
-        argon2_verify_p50_ms: 0.0,
-        argon2_verify_max_ms: 0.0,
+        argon2_verify_p50_ms: ms(in_process.argon2[in_process.argon2.len() / 2]),
+        argon2_verify_max_ms: ms(in_process.argon2[in_process.argon2.len() - 1]),
         first_use_keys: first_use.len(),
         first_use_p50_ms: ms(first_use[first_use.len() / 2]),
         first_use_max_ms: ms(first_use[first_use.len() - 1]),
@@ -285,11 +300,11 @@ async fn drive(addr: SocketAddr, options: &MlBenchOptions) -> Result<MlReport, E
             signals_written,
             writes.first.elapsed + writes.cached.elapsed,
         )),
-        cache_capacity: RuntimeOptions::default().token_cache_capacity,
+        cache_capacity: in_process.cache.capacity,
         cache_tokens_seen: options.cache_tokens,
-        cache_entries: 0,
-        cache_rss_growth_mb: None,
-        peak_rss_mb: None,
+        cache_entries: in_process.cache.entries,
+        cache_rss_growth_mb: in_process.cache.rss_growth_mb,
+        peak_rss_mb: peak_rss_mb(),
     })
 }
 
