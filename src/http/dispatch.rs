@@ -90,6 +90,12 @@ struct Prepared {
     /// The rate-limit count the transaction makes first.
     rate: Option<rate_limit::Pending>,
     request_clock: Option<String>,
+    checked: Checked,
+}
+
+/// What the request checks of itself before the transaction: query, idempotency key, media
+/// type and body.
+struct Checked {
     query: BTreeMap<String, QueryValue>,
     idempotency_key: Option<String>,
     request_hash: String,
@@ -138,7 +144,7 @@ async fn prepare(
         _ => None,
     };
     let checked = check_request(operation, parts, body).await;
-    let (query, idempotency_key, body, parsed_body, request_hash) = match (checked, &rate) {
+    let checked = match (checked, &rate) {
         (Ok(checked), _) => checked,
         (Err(error), None) => return Err(error),
         // Refused before its transaction: counted now, and over the limit that comes first.
@@ -156,23 +162,9 @@ async fn prepare(
         caller,
         rate,
         request_clock,
-        query,
-        idempotency_key,
-        request_hash,
-        body,
-        parsed_body,
+        checked,
     })
 }
-
-/// What the request checks of itself before the transaction: query, idempotency key, media
-/// type and body.
-type Checked = (
-    BTreeMap<String, QueryValue>,
-    Option<String>,
-    Bytes,
-    Result<serde_json::Value, Refusal>,
-    String,
-);
 
 async fn check_request(
     operation: &crate::manifest::Operation,
@@ -198,7 +190,13 @@ async fn check_request(
         &body,
         parsed_body.as_ref().ok(),
     );
-    Ok((query, idempotency_key, body, parsed_body, request_hash))
+    Ok(Checked {
+        query,
+        idempotency_key,
+        request_hash,
+        body,
+        parsed_body,
+    })
 }
 
 /// The request's now: its clock when it sent one, else the server's.
@@ -244,8 +242,8 @@ fn execute_counted(
     // Validation reads only the body, so it runs before the transaction, outside the single
     // writer's turn; its outcome is used only where the contract puts it, after the replay
     // check.
-    let parsed_body = std::mem::replace(&mut prepared.parsed_body, Err(Refusal::NotJson));
-    let validated = validation::body(bound, &prepared.body, parsed_body);
+    let parsed_body = std::mem::replace(&mut prepared.checked.parsed_body, Err(Refusal::NotJson));
+    let validated = validation::body(bound, &prepared.checked.body, parsed_body);
     let mut tx = if is_write {
         runtime.store.write()?
     } else {
@@ -263,6 +261,7 @@ fn execute_counted(
 
     // An operation without auth has one anonymous key space; a deployment's keys are its own.
     let scope = prepared
+        .checked
         .idempotency_key
         .as_deref()
         .map(|key| IdempotencyScope {
@@ -275,13 +274,13 @@ fn execute_counted(
     // this instance or another, waits here on the database until this transaction ends, then
     // replays its record.
     if let Some(scope) = &scope
-        && let Some(record) = tx.claim_idempotency(scope, &prepared.request_hash)?
+        && let Some(record) = tx.claim_idempotency(scope, &prepared.checked.request_hash)?
     {
         // Nothing else is written; the rate count stays.
         if prepared.rate.is_some() {
             tx.commit()?;
         }
-        if record.request_hash != prepared.request_hash {
+        if record.request_hash != prepared.checked.request_hash {
             return Err(ApiError::new(Reason::IdempotencyKeyReusePayloadMismatch)
                 .with("operation_id", &operation.operation_id)
                 .with("idempotency_key", scope.key));
@@ -297,7 +296,7 @@ fn execute_counted(
             operation,
             caller: prepared.caller.as_ref(),
             path_params,
-            query: &prepared.query,
+            query: &prepared.checked.query,
             body: &body,
             correlation_id,
             request_clock: prepared.request_clock.as_deref(),
