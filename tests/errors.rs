@@ -131,6 +131,37 @@ async fn a_body_over_one_mebibyte_is_413() {
     assert_eq!(reply.reason(), "request_body_too_large");
 }
 
+/// A refusal before the body is read leaves the rest of it on the connection, which the
+/// server then closes: the answer says so, so that a pooling client opens a new connection
+/// for its next request instead of losing it to the race (as the verifier once did).
+#[tokio::test]
+async fn a_refusal_before_the_body_is_read_closes_the_connection_and_the_next_request_is_answered()
+{
+    let server = TestServer::start().await;
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    for _ in 0..10 {
+        let refused = server
+            .op("marketplaceMatching.run", &[])
+            .partner(RUN_SCOPE)
+            .key("k")
+            .raw(big.clone())
+            .send()
+            .await;
+        assert_eq!(refused.status, 413);
+        assert_eq!(refused.headers["connection"], "close");
+        let next = server.call("GET", "/healthz").send().await;
+        assert_eq!(next.status, 200, "{}", next.body);
+    }
+    // Without a body there is nothing left on the connection, and it is kept.
+    let unauthenticated = server
+        .op("marketplaceMatching.run", &[])
+        .key("k")
+        .send()
+        .await;
+    assert_eq!(unauthenticated.status, 401);
+    assert!(unauthenticated.headers.get("connection").is_none());
+}
+
 #[tokio::test]
 async fn a_chunked_body_over_the_limit_is_413_too() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

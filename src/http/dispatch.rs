@@ -41,6 +41,7 @@ pub async fn dispatch(
         .get(header::RANGE)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let body_sent = sends_a_body(request.headers());
     let mut headers = Vec::new();
     if operation.envelope == Envelope::Data
         && let Ok(version) = HeaderValue::from_str(&runtime.env.manifest.api_version)
@@ -75,13 +76,30 @@ pub async fn dispatch(
             }
             answer
         }
-        Err(error) => Err(error),
+        Err(error) => {
+            // Every refusal before the transaction comes before the body is read in full (or
+            // is the body being too large), so the rest of it is still on the connection:
+            // the client is told to open a new one rather than reuse one hyper is closing.
+            if body_sent {
+                headers.push((header::CONNECTION, HeaderValue::from_static("close")));
+            }
+            Err(error)
+        }
     };
     let answer =
         answer.unwrap_or_else(|error| Answer::error(&error, &correlation_id, Some(operation)));
     answer
         .into_response(Some(operation), &correlation_id, &headers, range.as_deref())
         .await
+}
+
+/// Whether the request says a body follows (a length above zero, or chunks).
+fn sends_a_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|length| length > 0)
 }
 
 /// What the async part gathers before the blocking part runs.
