@@ -34,3 +34,6 @@ pub const X_RATE_LIMIT_LIMIT: &str = "x-ratelimit-limit";
 pub const X_RATE_LIMIT_REMAINING: &str = "x-ratelimit-remaining";
 pub const X_RATE_LIMIT_RESET: &str = "x-ratelimit-reset";
 pub const RETRY_AFTER: &str = "retry-after";
+
+/// The id of the last event a client of an event stream saw, sent when it resumes.
+pub const LAST_EVENT_ID: &str = "last-event-id";

@@ -231,6 +231,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         cache_tokens: usize,
     },
+    /// Training runs over loopback HTTP: creation while two runs train, a default run's wall
+    /// time, many vendors' runs queued on the workers; and the trainer's throughput in process.
+    Training(marketref::bench::training::TrainingArgs),
     /// Write the seeded synthetic load to a file that `bench matching --input` reads.
     Generate {
         #[arg(long)]
@@ -261,6 +264,10 @@ struct ServeArgs {
     /// An origin a browser may call the API from (CORS); repeatable. None by default.
     #[arg(long = "cors-origin", value_name = "URL")]
     cors_origins: Vec<String>,
+    /// Training runs trained at once (each on a thread of its own); 0 trains none, and local
+    /// runs stay queued.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(0..=64))]
+    training_workers: u16,
     /// Listen on a non-loopback address although callers are identified by headers that anyone
     /// who can reach the port can set. Only behind a gateway that sets them.
     #[arg(long)]
@@ -403,6 +410,7 @@ fn serve_options(args: &ServeArgs) -> Result<RuntimeOptions, Error> {
         pepper: pepper(args.dev, Some(&args.data_dir))?,
         data_dir: Some(args.data_dir.clone()),
         cors_origins: args.cors_origins.clone(),
+        training_workers: usize::from(args.training_workers),
         ..RuntimeOptions::default()
     })
 }
@@ -513,6 +521,10 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 ..bench::ml::MlBenchOptions::default()
             };
             println!("{}", serde_json::to_string(&bench::ml::run(&options)?)?);
+        }
+        BenchCommand::Training(args) => {
+            let report = bench::training::run(&args.options())?;
+            println!("{}", serde_json::to_string(&report)?);
         }
         BenchCommand::Generate { intents, seed, out } => {
             bench::write_load(&bench::synthetic::generate(intents, seed), &out)?;

@@ -87,6 +87,10 @@ pub struct Operation {
     /// Media type of a success; JSON unless said otherwise (the Prometheus text of `/metrics`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_media_type: Option<String>,
+    /// When a query parameter asks for it (`?follow=true`), the success is a
+    /// `text/event-stream` instead: see [`EventStream`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_stream: Option<EventStream>,
     /// Error bodies also carry the reason code at the top level as `code`, for the clients of
     /// an older implementation of the same contract.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -241,6 +245,24 @@ pub enum RateSubject {
     /// The vendor a vendor key belongs to.
     Vendor,
 }
+
+/// An operation that streams: with `query` set to `value` its success is `text/event-stream`,
+/// one event per item with its sequence number as the event id (a `Last-Event-ID` header
+/// resumes after it), ending with an event named `end_event` whose data is the final state as
+/// JSON. Every other answer (an error, or the request without the parameter) is as declared.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventStream {
+    /// The string query parameter that asks for the stream.
+    pub query: String,
+    /// Its value that does.
+    pub value: String,
+    /// The name of the last event.
+    pub end_event: String,
+}
+
+/// The media type of an event stream.
+pub const EVENT_STREAM_MEDIA_TYPE: &str = "text/event-stream";
 
 /// A field of a success body that the verifier replaces; see `Operation::volatile_fields`.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -464,6 +486,20 @@ impl Manifest {
                     "{id}: an idempotency header for an operation that takes no key"
                 ));
             }
+            if let Some(stream) = &operation.event_stream
+                && !operation.query_params.iter().any(|param| {
+                    param.name == stream.query
+                        && param
+                            .allowed
+                            .as_ref()
+                            .is_some_and(|values| values.contains(&stream.value))
+                })
+            {
+                return fail(format!(
+                    "{id}: the event stream's query parameter `{}` must be declared with `{}` among its values",
+                    stream.query, stream.value
+                ));
+            }
             let mut names = BTreeSet::new();
             for param in &operation.query_params {
                 if !names.insert(param.name.as_str()) {
@@ -505,6 +541,13 @@ pub const ROUTER_REASONS: [Reason; 3] = [
 ];
 
 impl Operation {
+    /// Whether a request with these query pairs asks for the operation's event stream.
+    pub fn asks_for_stream<'q>(&self, mut query: impl Iterator<Item = (&'q str, &'q str)>) -> bool {
+        self.event_stream.as_ref().is_some_and(|stream| {
+            query.any(|(name, value)| name == stream.query && value == stream.value)
+        })
+    }
+
     /// Path parameter names, in order.
     pub fn path_params(&self) -> Vec<&str> {
         self.path
@@ -604,6 +647,9 @@ impl Operation {
         }
         if self.rate_limit.is_some() {
             reasons.insert(Reason::RateLimited);
+        }
+        if self.event_stream.is_some() {
+            reasons.insert(Reason::LastEventIdInvalid);
         }
         if self.envelope == Envelope::Data {
             reasons.insert(Reason::ContractsVersionInvalid);

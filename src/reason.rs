@@ -165,6 +165,8 @@ reasons! {
     ContractsVersionUnsupported => ("contracts_version_unsupported", ConstraintViolation, "This server does not speak that major contracts version."),
     /// A `Range` header asks for bytes the file does not have.
     RangeNotSatisfiable => ("range_not_satisfiable", RangeNotSatisfiable, "The requested range is outside the file."),
+    /// `Last-Event-ID` of a request for an event stream is not an event id (a non-negative integer).
+    LastEventIdInvalid => ("last_event_id_invalid", ConstraintViolation, "The Last-Event-ID header must be the id of an event: a non-negative integer."),
     /// `x-now-iso` is present but is not an RFC 3339 date-time.
     RequestClockInvalid => ("request_clock_invalid", ConstraintViolation, "The x-now-iso header must be an RFC 3339 date-time."),
     /// A query parameter is unknown, malformed or out of range; `details` names it and the rule.
@@ -317,6 +319,22 @@ reasons! {
     DeploymentNotFound => ("deployment_not_found", NotFound, "The deployment was not found."),
     /// No consensus was written and no signal gives one for this symbol and timeframe.
     ConsensusNotFound => ("consensus_not_found", NotFound, "No consensus is known for this symbol and timeframe."),
+    /// No training run with this id among the caller's.
+    TrainingRunNotFound => ("training_run_not_found", NotFound, "The training run was not found."),
+    /// A training spec the server cannot run; `details` has the `field` (a JSON pointer) and the `rule`.
+    TrainingSpecInvalid => ("training_spec_invalid", Unprocessable, "The training spec cannot be run as given; see details.field and details.rule."),
+    /// The spec names a provider this server has no account with.
+    ProviderNotConfigured => ("provider_not_configured", Unprocessable, "This training provider is not configured on this server."),
+    /// Cancel of a run that has finished.
+    TrainingRunNotCancellable => ("training_run_not_cancellable", Conflict, "The training run has finished; only a queued or running run can be cancelled."),
+    /// Results reported for a run the platform trains.
+    TrainingRunNotByoc => ("training_run_not_byoc", Conflict, "Only a byoc run takes reported results."),
+    /// Results reported for a byoc run that is no longer running.
+    TrainingRunNotRunning => ("training_run_not_running", Conflict, "The training run is not running: its results are in, or it was cancelled."),
+    /// A version registered from a run that has not succeeded.
+    TrainingRunNotSucceeded => ("training_run_not_succeeded", Conflict, "A version is registered only from a succeeded training run."),
+    /// A version registered from a run trained for another task than the model's.
+    TrainingRunTaskMismatch => ("training_run_task_mismatch", Conflict, "The training run was for another task than the model's."),
     /// The dev fixture document breaks its schema; `details.errors` lists each failure.
     DevFixturesInvalid => ("dev_fixtures_invalid", SchemaInvalid, "The fixture document is invalid."),
 }

@@ -211,6 +211,82 @@ fn the_ml_bench_writes_each_deployments_limit_and_is_refused_once_past_it() {
     );
 }
 
+/// `bench training --quick`, through the binary: every part reports, and every run it trained
+/// succeeded, once and in the order it was created. Timings are never asserted.
+#[test]
+fn the_training_bench_trains_every_queued_run_once_and_in_creation_order() {
+    let report: Value =
+        serde_json::from_str(marketref(&["bench", "training", "--quick"]).trim()).unwrap();
+    assert_eq!(report["training_workers"], 2, "{report}");
+    let number = |value: &Value, field: &str| {
+        value[field]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field} is not a number: {value}"))
+    };
+
+    let throughput = report["throughput"].as_array().unwrap();
+    assert_eq!(throughput.len(), 1, "{report}");
+    assert_eq!(
+        (&throughput[0]["rows"], &throughput[0]["epochs"]),
+        (&json!(999), &json!(2)),
+        "about 1,000 training rows, 2 epochs"
+    );
+    for field in ["validation_rows", "prepare_s", "seconds"] {
+        number(&throughput[0], field);
+    }
+    assert!(number(&throughput[0], "samples_x_epochs_per_s") > 0.0);
+
+    let creation = &report["creation"];
+    assert_eq!(creation["creations"], 10, "{creation}");
+    assert_eq!(
+        creation["long_runs_running_after"], 2,
+        "the creations were timed while both long runs trained: {creation}"
+    );
+    for field in ["p50_ms", "p99_ms", "max_ms", "long_train_rows"] {
+        number(creation, field);
+    }
+
+    let default = &report["default_run"];
+    assert_eq!(
+        (&default["runs"], &default["succeeded"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(
+        (&default["epochs"], &default["batch_size"]),
+        (&json!(20), &json!(64))
+    );
+    assert!(number(default, "p50_ms") > 0.0, "{default}");
+    assert_eq!(default["runs_ms"].as_array().unwrap().len(), 1);
+
+    let queue = &report["queue"];
+    assert_eq!(queue["runs"], 3, "{queue}");
+    assert_eq!(
+        queue["statuses"],
+        json!({"succeeded": 3}),
+        "none lost, none failed"
+    );
+    assert_eq!(
+        queue["logs_complete"], 3,
+        "each trained once, every epoch: {queue}"
+    );
+    assert_eq!(
+        (&queue["out_of_order"], &queue["started_in_creation_order"]),
+        (&json!(0), &json!(true)),
+        "{queue}"
+    );
+    for field in [
+        "vendors_create_ms",
+        "runs_create_ms",
+        "drain_ms",
+        "catalog_reads",
+        "catalog_read_p99_ms",
+        "healthz_reads",
+        "healthz_read_p99_ms",
+    ] {
+        number(queue, field);
+    }
+}
+
 fn marketref(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_marketref"))
         .args(args)

@@ -113,7 +113,20 @@ impl ServedBinary {
 
     /// A server whose log keeps `filter` (`MARKETREF_LOG`).
     pub fn start_logging(extra: &[&str], filter: &str) -> ServedBinary {
-        let dir = tempfile::tempdir().unwrap();
+        ServedBinary::start_in(tempfile::tempdir().unwrap(), extra, filter)
+    }
+
+    /// SIGKILL, as a crash: nothing is flushed or settled. Then a new server on the same files.
+    pub fn kill_and_restart(mut self, extra: &[&str]) -> ServedBinary {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let dir = tempfile::TempDir::new_in(self._dir.path().parent().unwrap()).unwrap();
+        // The folder moves into the new server; the old value keeps an empty one to drop.
+        let kept = std::mem::replace(&mut self._dir, dir);
+        ServedBinary::start_in(kept, extra, "info")
+    }
+
+    fn start_in(dir: tempfile::TempDir, extra: &[&str], filter: &str) -> ServedBinary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_marketref"))
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(dir.path().join("marketref.db"))
@@ -328,5 +341,33 @@ fn the_ml_marketplace_guide_runs_as_written() {
         .output()
         .unwrap();
     assert_eq!(scan.status.code(), Some(1), "{scan:?}");
+
+    // Managed training, on the same server with the new key.
+    let blocks = sh_blocks(section(&guide, "ml-training"));
+    let outputs = run_documented(&server, &blocks);
+    let created: serde_json::Value = serde_json::from_str(&outputs[0]).unwrap();
+    assert_eq!(created["data"]["status"], "queued");
+    assert_eq!(created["data"]["spec"]["round_id"], "2026-w49");
+    assert!(
+        outputs[1].contains("data: epoch 20/20 loss="),
+        "{}",
+        outputs[1]
+    );
+    assert!(
+        outputs[1]
+            .trim_end()
+            .ends_with("event: end\ndata: {\"status\":\"succeeded\"}"),
+        "{}",
+        outputs[1]
+    );
+    let trained: serde_json::Value = serde_json::from_str(&outputs[2]).unwrap();
+    assert!(
+        trained["data"]["metrics"]["val_sharpe"].is_number(),
+        "{trained}"
+    );
+    assert!(outputs[3].contains("model.json: OK"), "{}", outputs[3]);
+    let version: serde_json::Value = serde_json::from_str(&outputs[4]).unwrap();
+    assert_eq!(version["data"]["metrics_source"], "platform");
+    assert_eq!(version["data"]["metrics"], trained["data"]["metrics"]);
     assert!(server.terminate().success());
 }

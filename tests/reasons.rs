@@ -24,6 +24,7 @@ async fn every_reason_is_reachable_with_its_status() {
     let mut seen = swap_and_shared_rows(&TestServer::start().await).await;
     seen.extend(data_market_rows(&TestServer::start().await).await);
     seen.extend(crate::ml_market::reason_rows(&TestServer::start().await).await);
+    seen.extend(crate::ml_market::training_reason_rows(&TestServer::start().await).await);
 
     for (code, status) in &seen {
         assert_eq!(

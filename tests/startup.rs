@@ -119,6 +119,7 @@ mod with_a_worker {
 
     fn workers(_: &Env) -> Vec<WorkerSpec> {
         vec![WorkerSpec {
+            before_serving: None,
             name: "probe".to_owned(),
             run: Box::new(|context| {
                 STARTED.store(true, Ordering::SeqCst);

@@ -52,9 +52,20 @@ impl TestServer {
         dev: bool,
         options: marketref::http::RuntimeOptions,
     ) -> TestServer {
+        let clock = Arc::new(FixedClock(parse_rfc3339(SERVER_NOW).unwrap()));
+        TestServer::start_with_clock(store, clock, dev, options).await
+    }
+
+    /// A server whose clock the test holds (a clock it moves, for the workers' time limits).
+    pub async fn start_with_clock(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn marketref::clock::Clock>,
+        dev: bool,
+        options: marketref::http::RuntimeOptions,
+    ) -> TestServer {
         let state = AppState::new(RuntimeConfig {
             store: store.clone(),
-            clock: Arc::new(FixedClock(parse_rfc3339(SERVER_NOW).unwrap())),
+            clock,
             dev,
             options,
         })

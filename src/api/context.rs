@@ -29,6 +29,8 @@ pub enum Reply {
     Body(Value),
     /// A file, streamed after the transaction ends, with range support.
     File(FileReply),
+    /// An event stream, sent after the transaction ends.
+    Events(super::EventsReply),
 }
 
 impl From<Value> for Reply {
@@ -136,6 +138,8 @@ pub struct Env {
     pub url_signer: crate::credentials::UrlSigner,
     /// Where files the domains serve live (dataset rounds, model artifacts).
     pub data_dir: std::path::PathBuf,
+    /// How many training runs this server trains at once; 0: none (they stay queued).
+    pub training_workers: usize,
 }
 
 /// Everything a handler may know about its request.

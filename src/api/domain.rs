@@ -84,11 +84,18 @@ pub struct ConsoleSection {
     pub facts: fn() -> Result<Value, ApiError>,
 }
 
+/// What a worker settles before the server accepts; its error stops the start.
+pub type BeforeServing = fn(&WorkerContext) -> Result<(), String>;
+
 /// A background worker: a function run on a thread of its own from before the server
 /// accepts until shutdown, which it must notice ([`WorkerContext::stopping`]) and return on.
 /// It reaches the store only through transactions of its own, never a request's.
 pub struct WorkerSpec {
     pub name: String,
+    /// Run to its end before the server accepts (and before `run` starts): what a worker
+    /// must settle of what the last process left (runs it was training when it died). A
+    /// failure stops the server from starting.
+    pub before_serving: Option<BeforeServing>,
     pub run: Box<dyn FnOnce(WorkerContext) + Send>,
 }
 

@@ -12,6 +12,7 @@ mod context;
 mod domain;
 pub mod field;
 mod page;
+mod stream;
 
 pub use context::{
     Caller, DeploymentCaller, Env, FileReply, Handler, OpContext, Principal, QueryValue, Reply,
@@ -21,3 +22,4 @@ pub(crate) use domain::StopSignal;
 pub use domain::{ConsoleSection, Domain, StoreTrait, WorkerContext, WorkerSpec};
 pub use field::{BodyError, field_name};
 pub use page::Page;
+pub use stream::{EventsReply, Poll, Polled, StreamEvent};

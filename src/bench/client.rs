@@ -1,12 +1,12 @@
 //! A small HTTP/1.1 load generator for loopback benchmarks: a fixed number of keep-alive
 //! connections, each sending its requests one after the other, taking work from a shared
-//! counter until the work or the time runs out. Built on hyper's client connection, so that
-//! framing and keep-alive are hyper's, not ours.
+//! counter until the work or the time runs out, or the bench says stop. Built on hyper's client
+//! connection, so that framing and keep-alive are hyper's, not ours.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -242,6 +242,20 @@ pub async fn load_planned<F>(addr: SocketAddr, plan: Plan, calls: F) -> Result<L
 where
     F: Fn(usize) -> (Call, StatusCode) + Send + Sync + 'static,
 {
+    load_until(addr, plan, None, calls).await
+}
+
+/// As [`load_planned`], and nothing more is sent once `stop` is set: a load that lasts as long
+/// as something else the bench waits for.
+pub async fn load_until<F>(
+    addr: SocketAddr,
+    plan: Plan,
+    stop: Option<Arc<AtomicBool>>,
+    calls: F,
+) -> Result<LoadOutcome, Error>
+where
+    F: Fn(usize) -> (Call, StatusCode) + Send + Sync + 'static,
+{
     let calls = Arc::new(calls);
     let next = Arc::new(AtomicUsize::new(0));
     let mut opened = Vec::with_capacity(plan.connections);
@@ -251,14 +265,18 @@ where
     let started = Instant::now();
     let mut workers = Vec::with_capacity(opened.len());
     for mut connection in opened {
-        let (calls, next) = (Arc::clone(&calls), Arc::clone(&next));
+        let (calls, next, stop) = (Arc::clone(&calls), Arc::clone(&next), stop.clone());
+        let stopped = move || {
+            stop.as_ref()
+                .is_some_and(|stop| stop.load(Ordering::Relaxed))
+        };
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut statuses = BTreeMap::<u16, usize>::new();
             let (mut unexpected, mut first_unexpected) = (0, None);
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= plan.count || started.elapsed() >= plan.deadline {
+                if index >= plan.count || started.elapsed() >= plan.deadline || stopped() {
                     break;
                 }
                 let (call, expect) = calls(index);
@@ -267,6 +285,9 @@ where
                         let due = started + interval * u32::try_from(index).unwrap_or(u32::MAX);
                         if Instant::now() < due {
                             tokio::time::sleep_until(due.into()).await;
+                            if stopped() {
+                                break;
+                            }
                             Instant::now()
                         } else {
                             due

@@ -417,19 +417,19 @@ fn signal_array(count: usize) -> Value {
     )
 }
 
-fn operator(mut call: Call) -> Call {
+pub(super) fn operator(mut call: Call) -> Call {
     for (name, value) in OPERATOR {
         call = call.header(name, value);
     }
     call
 }
 
-fn bearer(call: Call, token: &str) -> Call {
+pub(super) fn bearer(call: Call, token: &str) -> Call {
     call.header("authorization", format!("Bearer {token}"))
 }
 
 /// The `data` of a reply that must have status `status`.
-async fn data(
+pub(super) async fn data(
     connection: &mut Connection,
     call: Call,
     status: StatusCode,
@@ -441,7 +441,7 @@ async fn data(
     Ok(body["data"].take())
 }
 
-fn text(data: &Value, field: &str) -> Result<String, Error> {
+pub(super) fn text(data: &Value, field: &str) -> Result<String, Error> {
     data[field]
         .as_str()
         .map(str::to_owned)
@@ -449,10 +449,10 @@ fn text(data: &Value, field: &str) -> Result<String, Error> {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn per_second(count: usize, elapsed: Duration) -> f64 {
+pub(super) fn per_second(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
-fn round1(value: f64) -> f64 {
+pub(super) fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }

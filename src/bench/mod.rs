@@ -4,6 +4,8 @@
 //! - [`matching`]: the engine over a load, exactly as a matching run calls it, timed by phase.
 //! - [`http`]: the runtime on a temporary store, loaded and matched over loopback HTTP.
 //! - [`ml`]: the ML marketplace's credentials and signal writes over loopback HTTP.
+//! - [`training`]: training runs over loopback HTTP (creation, a run's wall time, a queue of
+//!   many vendors' runs), and the trainer's throughput in process.
 //! - [`served`]: the runtime a bench drives, in process on loopback.
 //! - [`client`]: the small keep-alive HTTP/1.1 load generator [`http`] drives it with.
 //!
@@ -25,6 +27,7 @@ pub mod matching;
 pub mod ml;
 pub mod served;
 pub mod synthetic;
+pub mod training;
 
 /// Where a matching bench takes its load from.
 #[derive(Clone, Debug)]

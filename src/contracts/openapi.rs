@@ -180,12 +180,28 @@ fn operation_object(operation: &Operation) -> Value {
             );
         }
     }
+    let mut content = Map::new();
+    content.insert(media_type.to_owned(), json!({"schema": success_schema}));
+    if let Some(stream) = &operation.event_stream {
+        content.insert(
+            crate::manifest::EVENT_STREAM_MEDIA_TYPE.to_owned(),
+            json!({
+                "schema": {
+                    "type": "string",
+                    "description": format!(
+                        "With `{}={}`: server-sent events, each with its id; `Last-Event-ID` resumes after one; the last is named `{}`.",
+                        stream.query, stream.value, stream.end_event
+                    ),
+                },
+            }),
+        );
+    }
     responses.insert(
         operation.success_status.to_string(),
         json!({
             "description": operation.summary,
             "headers": success_headers,
-            "content": {media_type: {"schema": success_schema}},
+            "content": content,
         }),
     );
     for (status, reasons) in operation.reasons_by_status() {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::api::{FileReply, Reply};
+use crate::api::{EventsReply, FileReply, Reply};
 use crate::error::ApiError;
 use crate::json::canonical;
 use crate::manifest::{Envelope, Operation};
@@ -19,10 +19,13 @@ use super::logging::OperationTag;
 pub(crate) const IDEMPOTENT_REPLAYED: HeaderName =
     HeaderName::from_static(crate::headers::IDEMPOTENT_REPLAYED);
 
-/// What an answer carries: a body already written, or a file to stream.
+/// What an answer carries: a body already written, a file to stream, or an event stream
+/// (the handler's reply, then the response the dispatcher made of it).
 pub(super) enum Payload {
     Text(String),
     File(FileReply),
+    Events(EventsReply),
+    Streaming(Response),
 }
 
 pub(super) struct Answer {
@@ -61,6 +64,10 @@ impl Answer {
                 let media_type = file.media_type.clone();
                 (Payload::File(file), Some(media_type))
             }
+            (Reply::Events(events), _) => (
+                Payload::Events(events),
+                Some(crate::manifest::EVENT_STREAM_MEDIA_TYPE.to_owned()),
+            ),
             (Reply::Body(Value::String(text)), Some(media_type)) => {
                 (Payload::Text(text), Some(media_type.clone()))
             }
@@ -90,11 +97,12 @@ impl Answer {
         }
     }
 
-    /// The recorded form of the body (files are never recorded: only reads serve them).
+    /// The recorded form of the body (files and streams are never recorded: only reads serve
+    /// them).
     pub fn recorded_body(&self) -> &str {
         match &self.payload {
             Payload::Text(text) => text,
-            Payload::File(_) => "",
+            Payload::File(_) | Payload::Events(_) | Payload::Streaming(_) => "",
         }
     }
 
@@ -118,6 +126,13 @@ impl Answer {
                     .and_then(|media_type| HeaderValue::from_str(media_type).ok())
                     .unwrap_or(HeaderValue::from_static("application/json"));
                 (status, [(header::CONTENT_TYPE, media_type)], body).into_response()
+            }
+            Payload::Streaming(response) => response,
+            Payload::Events(_) => {
+                let error = ApiError::internal("an event stream reached the wire unstarted");
+                let answer = Answer::error(&error, correlation_id, operation);
+                return Box::pin(answer.into_response(operation, correlation_id, headers, None))
+                    .await;
             }
             Payload::File(file) => match stream_file(&file, range).await {
                 Ok(response) => response,

@@ -18,10 +18,10 @@ use crate::manifest::Envelope;
 use crate::reason::Reason;
 use crate::store::{ActivityEvent, IdempotencyScope};
 
-use super::answer::Answer;
+use super::answer::{Answer, Payload};
 use super::logging::CorrelationId;
 use super::strict_json::Refusal;
-use super::{AppState, auth, bearer, idempotency, rate_limit, request, validation};
+use super::{AppState, auth, bearer, event_stream, idempotency, rate_limit, request, validation};
 
 /// Runs operation `index` of the runtime for one request.
 pub async fn dispatch(
@@ -51,8 +51,10 @@ pub async fn dispatch(
             version,
         ));
     }
+    let mut last_event_id = None;
     let answer = match prepare(&state, index, request, &mut headers).await {
         Ok(prepared) => {
+            last_event_id = prepared.last_event_id;
             let work = {
                 let state = state.clone();
                 let correlation_id = correlation_id.clone();
@@ -86,11 +88,47 @@ pub async fn dispatch(
             Err(error)
         }
     };
-    let answer =
-        answer.unwrap_or_else(|error| Answer::error(&error, &correlation_id, Some(operation)));
+    let answer = answer
+        .map(|answer| started(&state, operation, answer, last_event_id))
+        .unwrap_or_else(|error| Answer::error(&error, &correlation_id, Some(operation)));
     answer
         .into_response(Some(operation), &correlation_id, &headers, range.as_deref())
         .await
+}
+
+/// An answer whose payload is an event stream, started: the rest of them as they are.
+fn started(
+    state: &AppState,
+    operation: &crate::manifest::Operation,
+    answer: Answer,
+    last_event_id: Option<u64>,
+) -> Answer {
+    let Answer {
+        status,
+        payload,
+        media_type,
+        replayed,
+    } = answer;
+    let payload = match (payload, &operation.event_stream) {
+        (Payload::Events(reply), Some(stream)) => {
+            let runtime = state.runtime();
+            let after = last_event_id.unwrap_or(reply.after);
+            Payload::Streaming(event_stream::respond(
+                &runtime.streams,
+                runtime.store.clone(),
+                reply,
+                after,
+                &stream.end_event,
+            ))
+        }
+        (payload, _) => payload,
+    };
+    Answer {
+        status,
+        payload,
+        media_type,
+        replayed,
+    }
 }
 
 /// Whether the request says a body follows (a length above zero, or chunks).
@@ -109,6 +147,8 @@ struct Prepared {
     rate: Option<rate_limit::Pending>,
     request_clock: Option<String>,
     checked: Checked,
+    /// `Last-Event-ID`, for an operation that streams.
+    last_event_id: Option<u64>,
 }
 
 /// What the request checks of itself before the transaction: query, idempotency key, media
@@ -154,6 +194,10 @@ async fn prepare(
         _ => auth::authenticate(operation, &parts.headers)?,
     };
     let request_clock = request_clock?;
+    let last_event_id = match &operation.event_stream {
+        Some(_) => request::last_event_id(&parts.headers)?,
+        None => None,
+    };
     let rate = match (&operation.rate_limit, &caller) {
         (Some(limit), Some(caller)) => {
             let now = clock_instant(state, request_clock.as_deref());
@@ -181,6 +225,7 @@ async fn prepare(
         rate,
         request_clock,
         checked,
+        last_event_id,
     })
 }
 

@@ -25,6 +25,7 @@ mod answer;
 mod auth;
 mod bearer;
 mod dispatch;
+pub mod event_stream;
 mod idempotency;
 mod logging;
 mod rate_limit;
@@ -64,6 +65,8 @@ pub struct Runtime {
     /// Origins allowed to call from a browser.
     cors_origins: Vec<String>,
     pub(crate) writer: writer::Writer,
+    /// The event streams being sent.
+    pub streams: event_stream::Streams,
 }
 
 impl Runtime {
@@ -138,16 +141,20 @@ pub struct RuntimeOptions {
     pub token_cache_capacity: usize,
     /// Origins a browser may call the API from (CORS); none when empty.
     pub cors_origins: Vec<String>,
+    /// Training runs trained at once by this server (`serve --training-workers`); 0 trains none.
+    pub training_workers: usize,
 }
 
 impl Default for RuntimeOptions {
-    /// The development pepper, the data folder beside the store, a cache of 10,000, no CORS.
+    /// The development pepper, the data folder beside the store, a cache of 10,000, no CORS,
+    /// one training worker.
     fn default() -> RuntimeOptions {
         RuntimeOptions {
             pepper: Pepper::dev(),
             data_dir: None,
             token_cache_capacity: 10_000,
             cors_origins: Vec::new(),
+            training_workers: 1,
         }
     }
 }
@@ -200,6 +207,7 @@ impl AppState {
                 hasher: Hasher::new(config.options.pepper.clone()),
                 url_signer: UrlSigner::new(&config.options.pepper),
                 data_dir,
+                training_workers: config.options.training_workers,
             },
             store: config.store,
             operations,
@@ -210,6 +218,7 @@ impl AppState {
             writer: writer::Writer::start().map_err(|e| {
                 Error::new(ErrorKind::Io, format!("starting the writer thread: {e}")).with_source(e)
             })?,
+            streams: event_stream::Streams::default(),
         })))
     }
 
@@ -401,6 +410,12 @@ pub async fn run(
 ) -> Result<(), Error> {
     let workers = workers::Workers::start(state.runtime())?;
     let router = app(state.clone());
+    // Open event streams would keep the graceful shutdown waiting: they end when it begins.
+    let closing = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.runtime().streams.close();
+    };
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, header};
 
 use crate::clock::parse_rfc3339;
 use crate::error::ApiError;
-use crate::headers::{CONTRACTS_VERSION, REQUEST_CLOCK};
+use crate::headers::{CONTRACTS_VERSION, LAST_EVENT_ID, REQUEST_CLOCK};
 use crate::reason::Reason;
 
 use super::BODY_LIMIT_BYTES;
@@ -20,6 +20,21 @@ pub(super) fn request_clock(headers: &HeaderMap) -> Result<Option<String>, ApiEr
         Ok(text) if parse_rfc3339(text).is_some() => Ok(Some(text.to_owned())),
         _ => Err(ApiError::new(Reason::RequestClockInvalid).with("header", REQUEST_CLOCK)),
     }
+}
+
+/// `Last-Event-ID`, which a client resuming an event stream sends: the id after which to go on.
+pub(super) fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(LAST_EVENT_ID) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|text| text.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::new(Reason::LastEventIdInvalid).with("header", LAST_EVENT_ID))
 }
 
 /// A client's `X-Marketplace-Contracts-Version`, when sent, must be a semantic version whose

@@ -26,6 +26,14 @@ impl Workers {
                     stop.clone(),
                 );
                 let name = format!("{}-{}", domain.name, worker.name);
+                if let Some(before_serving) = worker.before_serving {
+                    before_serving(&context).map_err(|problem| {
+                        Error::new(
+                            ErrorKind::Store,
+                            format!("starting worker {name}: {problem}"),
+                        )
+                    })?;
+                }
                 let thread = std::thread::Builder::new()
                     .name(name.clone())
                     .spawn(move || (worker.run)(context))

@@ -6,9 +6,12 @@ mod support;
 mod auth;
 mod cli;
 mod datasets;
+mod follow;
 mod lifecycle;
 mod logs;
 mod rate_limit;
 mod tenancy;
+mod training;
 
 pub use support::reason_rows;
+pub use training::reason_rows as training_reason_rows;

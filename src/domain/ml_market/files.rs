@@ -25,6 +25,20 @@ pub fn file_path(data_dir: &Path, round_id: &str, name: &str) -> PathBuf {
     round_dir(data_dir, round_id).join(name)
 }
 
+/// A training run's model artifact: `<data dir>/training/<run id>/model.json`.
+pub fn artifact_path(data_dir: &Path, run_id: &str) -> PathBuf {
+    data_dir.join("training").join(run_id).join("model.json")
+}
+
+/// Writes a run's artifact whole.
+pub fn write_artifact(data_dir: &Path, run_id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let path = artifact_path(data_dir, run_id);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_whole(&path, bytes)
+}
+
 fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let partial = path.with_extension("partial");
     let mut file = std::fs::File::create(&partial)?;

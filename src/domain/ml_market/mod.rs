@@ -4,7 +4,8 @@
 //!
 //! Its credentials (vendor keys, deployment tokens) are core rows the request pipeline
 //! authenticates with, by the scheme each operation declares in the manifest; its files live in
-//! the server's data folder ([`files`]).
+//! the server's data folder ([`files`]). Its training runs are trained by the worker pool it
+//! owns ([`training`]), with the pure [`trainer`].
 
 use crate::api::{Domain, StoreTrait};
 
@@ -16,6 +17,7 @@ pub mod issue;
 pub mod rules;
 pub mod store;
 pub mod trainer;
+pub mod training;
 pub mod types;
 
 pub static DOMAIN: Domain = Domain {
@@ -27,5 +29,5 @@ pub static DOMAIN: Domain = Domain {
     tables: store::TABLES,
     health_counters: &[],
     console: None,
-    workers: Domain::no_workers,
+    workers: training::workers,
 };

@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{CoreStore, StoreError, Table, Tx};
 
-use super::types::{Consensus, DatasetRound, LastHeartbeat, ModelVersion, Signal, Task, Vendor};
+use super::types::{
+    Consensus, DatasetRound, FailureReason, LastHeartbeat, MetricsSource, ModelVersion, Provider,
+    Signal, Task, TrainingArtifacts, TrainingSpec, TrainingStatus, Vendor,
+};
+use crate::json::JsNumber;
+use std::collections::BTreeMap;
 
 /// A model without its versions, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,9 +64,65 @@ pub enum Listed {
     Models,
     Deployments,
     Signals,
+    TrainingRuns,
 }
 
-pub trait MlStore: CoreStore {
+/// A training run as stored: the wire form without the URLs it is read with (`logs_url`, and
+/// the artifact's signed URL for a `local` run, which is made for each request).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingRecord {
+    pub run_id: String,
+    pub vendor_id: String,
+    pub provider: Provider,
+    pub status: TrainingStatus,
+    pub spec: TrainingSpec,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub failure_reason: Option<FailureReason>,
+    /// For a `local` run, `model_url` is `None` here: the artifact is the data folder's.
+    pub artifacts: TrainingArtifacts,
+    pub metrics: BTreeMap<String, JsNumber>,
+    pub metrics_source: Option<MetricsSource>,
+}
+
+/// Training runs and their logs. A worker moves a run `queued -> running` by claiming it, and
+/// every later write of a run's progress is conditional on it still being `running`, so that a
+/// cancel, in whichever process, wins over the worker's next write.
+pub trait TrainingStore: CoreStore {
+    fn insert_training_run(&mut self, run: &TrainingRecord, seq: u64) -> Result<(), StoreError>;
+    fn training_run(&self, run_id: &str) -> Result<Option<TrainingRecord>, StoreError>;
+    /// One vendor's runs in creation order after `after_seq`, of one status or all.
+    fn training_runs_page(
+        &self,
+        vendor_id: &str,
+        status: Option<TrainingStatus>,
+        after_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<TrainingRecord>, StoreError>;
+    /// Rewrites a run whose status is still `expected`; answers whether it was.
+    fn update_training_run(
+        &mut self,
+        run: &TrainingRecord,
+        expected: TrainingStatus,
+    ) -> Result<bool, StoreError>;
+    /// The oldest queued run of `provider`, if any.
+    fn oldest_queued_run(&self, provider: Provider) -> Result<Option<TrainingRecord>, StoreError>;
+    /// Every run in `status`, oldest first.
+    fn runs_in_status(&self, status: TrainingStatus) -> Result<Vec<TrainingRecord>, StoreError>;
+    /// Appends a line to a run's log under the next sequence number (from 1), and answers it.
+    fn append_training_log(&mut self, run_id: &str, line: &str) -> Result<u64, StoreError>;
+    /// A run's log lines after `after_seq`, in order, at most `limit`.
+    fn training_log(
+        &self,
+        run_id: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, String)>, StoreError>;
+}
+
+pub trait MlStore: TrainingStore {
     fn seq_of(&self, table: Listed, id: &str) -> Result<Option<u64>, StoreError>;
 
     fn insert_vendor(&mut self, vendor: &Vendor, seq: u64) -> Result<(), StoreError>;
@@ -149,6 +210,8 @@ pub fn of(tx: &mut dyn Tx) -> Result<&mut (dyn MlStore + 'static), StoreError> {
 
 /// The ML marketplace's tables, in reset order (children before parents).
 pub const TABLES: &[Table] = &[
+    Table::new("ml_training_logs", "run_id, seq"),
+    Table::new("ml_training_runs", "seq"),
     Table::new("ml_consensus", "seq"),
     Table::new("ml_model_signal_stats", "model_id"),
     Table::new("ml_signals", "seq"),
@@ -161,4 +224,4 @@ pub const TABLES: &[Table] = &[
 ];
 
 /// Its migrations, in order (the SQL is each backend's).
-pub const MIGRATIONS: &[&str] = &["0001_tables"];
+pub const MIGRATIONS: &[&str] = &["0001_tables", "0002_training_runs"];

@@ -3,9 +3,7 @@
 //! model artifact a training run reports. No store, no clock, no threads: the same files,
 //! hyperparameters and seed give the same metrics and the same artifact bytes on every machine.
 //!
-//! This is the first piece of training runs (issue 15); the worker pool, the run records, the
-//! logs endpoint and the artifact's signed URL are not built yet, and nothing calls this from the
-//! API.
+//! The worker pool ([`super::training`]) calls it for every `local` run.
 //!
 //! The arithmetic is written out in one fixed order (features in file order, rows in batch
 //! order) so that another implementation (the `signal-train` template of the `mp` CLI) can
@@ -51,7 +49,7 @@ impl Default for Hyperparams {
 /// A hyperparameter the trainer refuses: which, and the rule it breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
-    /// `hyperparams.lr`, ...
+    /// A JSON pointer into the run's spec: `/hyperparams/lr`, ...
     pub field: String,
     pub rule: &'static str,
 }
@@ -63,7 +61,10 @@ impl Hyperparams {
         let mut params = Hyperparams::default();
         for (name, value) in values {
             let refused = |rule| Refused {
-                field: format!("hyperparams.{name}"),
+                field: format!(
+                    "/hyperparams/{}",
+                    name.replace('~', "~0").replace('/', "~1")
+                ),
                 rule,
             };
             let number = value.as_f64().ok_or_else(|| refused("type"))?;

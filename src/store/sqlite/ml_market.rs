@@ -15,10 +15,16 @@ use crate::store::StoreError;
 
 use super::{SqliteTx, encode, sql_error, sql_limit};
 
-pub(super) const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_tables",
-    include_str!("migrations/ml_market/0001_tables.sql"),
-)];
+pub(super) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_tables",
+        include_str!("migrations/ml_market/0001_tables.sql"),
+    ),
+    (
+        "0002_training_runs",
+        include_str!("migrations/ml_market/0002_training_runs.sql"),
+    ),
+];
 
 pub(super) fn view<'a>(tx: &'a mut (dyn Any + 'static)) -> &'a mut (dyn MlStore + 'static) {
     super::sqlite_tx(tx)
@@ -31,6 +37,7 @@ fn table_and_key(table: Listed) -> (&'static str, &'static str) {
         Listed::Models => ("ml_models", "model_id"),
         Listed::Deployments => ("ml_deployments", "deployment_id"),
         Listed::Signals => ("ml_signals", "signal_id"),
+        Listed::TrainingRuns => ("ml_training_runs", "run_id"),
     }
 }
 

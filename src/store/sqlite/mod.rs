@@ -27,6 +27,7 @@ mod credentials;
 mod data_market;
 mod migrate;
 mod ml_market;
+mod ml_training;
 mod swap;
 
 /// WAL pages between automatic checkpoints.

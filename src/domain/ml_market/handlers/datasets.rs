@@ -1,7 +1,6 @@
 //! Dataset rounds and their signed URLs (spec section 3).
 
 use crate::api::{FileReply, OpContext, Page, Reply, respond};
-use crate::credentials::{Signature, UrlRefusal};
 use crate::error::ApiError;
 use crate::reason::Reason;
 use crate::store::Tx;
@@ -13,7 +12,7 @@ use super::super::store::{self, Listed, MlStore};
 use super::super::types::{
     DatasetRound, RoundCreateRequest, SignedUrl, SignedUrls, SignedUrlsRequest,
 };
-use super::{next_id, now_text, page_of};
+use super::{check_signed_link, next_id, now_text, page_of, signed_link};
 
 /// The alias of the current round, wherever a round id is taken.
 const CURRENT: &str = "current";
@@ -62,7 +61,7 @@ pub(super) fn create_round(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply
 }
 
 /// The round `round_id` names, `current` included.
-fn stored_round(tx: &dyn MlStore, round_id: &str) -> Result<DatasetRound, ApiError> {
+pub(super) fn stored_round(tx: &dyn MlStore, round_id: &str) -> Result<DatasetRound, ApiError> {
     let round = if round_id == CURRENT {
         tx.current_round()?
     } else {
@@ -88,7 +87,7 @@ pub(super) fn get_round(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, A
 }
 
 /// The path a file's URL points at, which the signature covers.
-fn file_path(round_id: &str, name: &str) -> String {
+pub(super) fn file_path(round_id: &str, name: &str) -> String {
     format!("/api/datasets/files/{round_id}/{name}")
 }
 
@@ -107,9 +106,6 @@ pub(super) fn signed_urls(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply,
             .with("round_id", &round.round_id)
             .with("name", missing));
     }
-    let now = ctx.now();
-    let ttl = time::Duration::seconds(i64::try_from(SIGNED_URL_TTL_S).unwrap_or(i64::MAX));
-    let expires = now + ttl;
     let urls = round
         .files
         .iter()
@@ -120,17 +116,10 @@ pub(super) fn signed_urls(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply,
                 .is_none_or(|asked| asked.contains(&file.name))
         })
         .map(|file| {
-            let path = file_path(&round.round_id, &file.name);
-            let signed = ctx
-                .env
-                .url_signer
-                .sign("GET", &path, expires.unix_timestamp());
+            let (url, expires) = signed_link(ctx, &file_path(&round.round_id, &file.name));
             SignedUrl {
                 name: file.name.clone(),
-                url: format!(
-                    "{path}?exp={}&kid={}&sig={}",
-                    signed.exp, signed.kid, signed.sig
-                ),
+                url,
                 expires_at: now_text(expires),
                 sha256: file.sha256.clone(),
                 size_bytes: file.size_bytes,
@@ -148,22 +137,7 @@ pub(super) fn signed_urls(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply,
 pub(super) fn file(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
     let (round_id, name) = (ctx.path_param("round_id"), ctx.path_param("name"));
-    let signature = Signature {
-        exp: ctx.query_int("exp").unwrap_or_default(),
-        kid: ctx.query_str("kid").unwrap_or_default().to_owned(),
-        sig: ctx.query_str("sig").unwrap_or_default().to_owned(),
-    };
-    ctx.env
-        .url_signer
-        .verify(
-            "GET",
-            &file_path(round_id, name),
-            &signature,
-            ctx.now().unix_timestamp(),
-        )
-        .map_err(|refusal: UrlRefusal| {
-            ApiError::new(Reason::SignedUrlInvalid).with("rule", refusal.as_str())
-        })?;
+    check_signed_link(ctx, &file_path(round_id, name))?;
     let round = tx
         .round(round_id)?
         .ok_or_else(|| ApiError::new(Reason::RoundNotFound).with("round_id", round_id))?;

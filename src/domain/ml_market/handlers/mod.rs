@@ -6,8 +6,12 @@ use time::OffsetDateTime;
 
 use crate::api::{Handler, OpContext, Page};
 use crate::clock::format_rfc3339_millis;
+use crate::credentials::{Signature, UrlRefusal};
 use crate::error::ApiError;
+use crate::reason::Reason;
 use crate::store::StoreError;
+
+use super::rules::SIGNED_URL_TTL_S;
 
 use super::store::{Listed, MlStore};
 use super::types::List;
@@ -17,6 +21,7 @@ mod datasets;
 mod deployments;
 mod models;
 mod signals;
+mod training;
 mod vendors;
 
 pub const HANDLERS: &[(&str, Handler)] = &[
@@ -48,6 +53,13 @@ pub const HANDLERS: &[(&str, Handler)] = &[
     ("mlConsensus.store", signals::store_consensus),
     ("mlConsensus.get", signals::consensus),
     ("mlCatalog.list", catalog::list),
+    ("mlTraining.create", training::create),
+    ("mlTraining.list", training::list),
+    ("mlTraining.get", training::get),
+    ("mlTraining.logs", training::logs),
+    ("mlTraining.cancel", training::cancel),
+    ("mlTraining.results", training::results),
+    ("mlTraining.artifact", training::artifact),
 ];
 
 fn now_text(now: OffsetDateTime) -> String {
@@ -73,4 +85,37 @@ fn cursor_seq(
 fn page_of<T>(page: &Page, rows: Vec<T>, cursor_of: impl Fn(&T) -> String) -> List<T> {
     let (items, next_cursor) = page.split(rows, cursor_of);
     List { items, next_cursor }
+}
+
+/// A signed link to `path` (`GET`), good for 900 seconds of the request clock: the URL and
+/// when it expires. Relative to the server that answered: any instance checks it.
+fn signed_link(ctx: &OpContext<'_>, path: &str) -> (String, OffsetDateTime) {
+    let ttl = time::Duration::seconds(i64::try_from(SIGNED_URL_TTL_S).unwrap_or(i64::MAX));
+    let expires = ctx.now() + ttl;
+    let signed = ctx
+        .env
+        .url_signer
+        .sign("GET", path, expires.unix_timestamp());
+    (
+        format!(
+            "{path}?exp={}&kid={}&sig={}",
+            signed.exp, signed.kid, signed.sig
+        ),
+        expires,
+    )
+}
+
+/// Refuses a request for `path` whose `exp`, `kid` and `sig` are not a live signature of it.
+fn check_signed_link(ctx: &OpContext<'_>, path: &str) -> Result<(), ApiError> {
+    let signature = Signature {
+        exp: ctx.query_int("exp").unwrap_or_default(),
+        kid: ctx.query_str("kid").unwrap_or_default().to_owned(),
+        sig: ctx.query_str("sig").unwrap_or_default().to_owned(),
+    };
+    ctx.env
+        .url_signer
+        .verify("GET", path, &signature, ctx.now().unix_timestamp())
+        .map_err(|refusal: UrlRefusal| {
+            ApiError::new(Reason::SignedUrlInvalid).with("rule", refusal.as_str())
+        })
 }

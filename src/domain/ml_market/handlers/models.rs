@@ -13,6 +13,7 @@ use super::super::types::{
     Model, ModelCard, ModelCreateRequest, ModelCreated, ModelVersion, Stage, StageMove,
     StageRequest, VersionCreateRequest,
 };
+use super::training::metrics_of_run;
 use super::{cursor_seq, next_id, now_text, page_of};
 
 /// A model with its versions.
@@ -41,40 +42,52 @@ fn own_model(tx: &dyn MlStore, vendor_id: &str, model_id: &str) -> Result<ModelR
     Ok(model)
 }
 
-/// A new version of `model_id`, in `shadow`, registered by `by` at the request's time.
-fn new_version(
-    ctx: &OpContext<'_>,
-    tx: &mut dyn MlStore,
-    model_id: &str,
+/// What a new version is made of, from either registration request.
+struct VersionFields {
     version: String,
     hf_repo_id: Option<String>,
     model_card: Option<ModelCard>,
-    by: &str,
+    /// The training run whose metrics the version takes.
+    training_run_id: Option<String>,
+}
+
+/// A new version of `model`, in `shadow`, registered by the calling vendor at the request's
+/// time; with the metrics of the run it names, if it names one.
+fn new_version(
+    ctx: &OpContext<'_>,
+    tx: &mut dyn MlStore,
+    model: &ModelRecord,
+    fields: VersionFields,
 ) -> Result<ModelVersion, ApiError> {
+    let (metrics, metrics_source) = match &fields.training_run_id {
+        Some(run_id) => metrics_of_run(tx, &model.vendor_id, run_id, model.task)?,
+        None => (BTreeMap::new(), None),
+    };
     let (seq, version_id) = next_id(tx, "ml_version", "ver")?;
     let at = now_text(ctx.now());
     let version = ModelVersion {
         version_id,
-        model_id: model_id.to_owned(),
-        version,
+        model_id: model.model_id.clone(),
+        version: fields.version,
         stage: Stage::Shadow,
-        hf_repo_id,
-        model_card,
-        metrics: BTreeMap::new(),
-        metrics_source: None,
+        hf_repo_id: fields.hf_repo_id,
+        model_card: fields.model_card,
+        metrics,
+        metrics_source,
+        training_run_id: fields.training_run_id,
         created_at: at.clone(),
         stage_history: vec![StageMove {
             from: None,
             to: Stage::Shadow,
             note: None,
-            by: by.to_owned(),
+            by: vendor_actor(&model.vendor_id),
             at,
         }],
     };
     tx.insert_version(&version, seq).map_err(|error| {
         if error.is_conflict() {
             ApiError::new(Reason::VersionExists)
-                .with("model_id", model_id)
+                .with("model_id", &model.model_id)
                 .with("version", &version.version)
         } else {
             error.into()
@@ -106,11 +119,13 @@ pub(super) fn create(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiE
     let version = new_version(
         ctx,
         tx,
-        &model_id,
-        request.version,
-        request.hf_repo_id,
-        request.model_card,
-        &vendor_actor(vendor_id),
+        &record,
+        VersionFields {
+            version: request.version,
+            hf_repo_id: request.hf_repo_id,
+            model_card: request.model_card,
+            training_run_id: request.training_run_id,
+        },
     )?;
     respond(&ModelCreated {
         model_id,
@@ -159,11 +174,13 @@ pub(super) fn create_version(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Rep
     let version = new_version(
         ctx,
         tx,
-        &record.model_id,
-        request.version,
-        request.hf_repo_id,
-        request.model_card,
-        &vendor_actor(vendor_id),
+        &record,
+        VersionFields {
+            version: request.version,
+            hf_repo_id: request.hf_repo_id,
+            model_card: request.model_card,
+            training_run_id: request.training_run_id,
+        },
     )?;
     record.updated_at = version.created_at.clone();
     tx.update_model(&record)?;

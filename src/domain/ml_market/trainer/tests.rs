@@ -159,17 +159,17 @@ fn hyperparameters_out_of_range_are_refused_by_field() {
     let params = spec(json!({"lr": 0.05, "epochs": 5, "batch_size": 16, "l2": 0.001})).unwrap();
     assert_eq!((params.lr, params.epochs, params.batch_size), (0.05, 5, 16));
     for (body, field, rule) in [
-        (json!({"lr": 0}), "hyperparams.lr", "range"),
-        (json!({"lr": 10.5}), "hyperparams.lr", "range"),
-        (json!({"epochs": 0}), "hyperparams.epochs", "range"),
-        (json!({"epochs": 2.5}), "hyperparams.epochs", "range"),
+        (json!({"lr": 0}), "/hyperparams/lr", "range"),
+        (json!({"lr": 10.5}), "/hyperparams/lr", "range"),
+        (json!({"epochs": 0}), "/hyperparams/epochs", "range"),
+        (json!({"epochs": 2.5}), "/hyperparams/epochs", "range"),
         (
             json!({"batch_size": 65537}),
-            "hyperparams.batch_size",
+            "/hyperparams/batch_size",
             "range",
         ),
-        (json!({"lr": "fast"}), "hyperparams.lr", "type"),
-        (json!({"momentum": 0.9}), "hyperparams.momentum", "unknown"),
+        (json!({"lr": "fast"}), "/hyperparams/lr", "type"),
+        (json!({"momentum": 0.9}), "/hyperparams/momentum", "unknown"),
     ] {
         assert_eq!(
             spec(body.clone()),

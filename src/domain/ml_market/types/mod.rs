@@ -11,6 +11,7 @@ mod enums;
 mod models;
 mod rounds;
 mod signals;
+mod training;
 mod vendors;
 
 pub use deployments::*;
@@ -18,6 +19,7 @@ pub use enums::*;
 pub use models::*;
 pub use rounds::*;
 pub use signals::*;
+pub use training::*;
 pub use vendors::*;
 
 /// One page of a list: `data: {items, next_cursor}`.
@@ -47,6 +49,8 @@ pub fn schemas() -> Vec<NamedSchema> {
         generate::<HeartbeatRequest>(Request),
         generate::<SignalBatch>(Request),
         generate::<ConsensusWrite>(Request),
+        generate::<TrainingSpec>(Request),
+        generate::<TrainingResults>(Request),
         generate_sending_null::<VendorCreated>(),
         generate_sending_null::<Vendor>(),
         generate_sending_null::<List<Vendor>>(),
@@ -71,5 +75,9 @@ pub fn schemas() -> Vec<NamedSchema> {
         generate_sending_null::<List<Signal>>(),
         generate_sending_null::<Consensus>(),
         generate_sending_null::<List<CatalogEntry>>(),
+        generate_sending_null::<TrainingRun>(),
+        generate_sending_null::<List<TrainingRun>>(),
+        generate_sending_null::<TrainingLog>(),
+        generate_sending_null::<ModelArtifact>(),
     ]
 }

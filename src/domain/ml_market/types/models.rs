@@ -41,6 +41,11 @@ pub struct ModelCreateRequest {
     pub hf_repo_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_card: Option<ModelCard>,
+    /// A succeeded training run of the vendor's, for the model's task: the version takes its
+    /// metrics (`metrics_source` `platform` for a `local` run, `self_reported` for `byoc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub training_run_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -53,6 +58,10 @@ pub struct VersionCreateRequest {
     pub hf_repo_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_card: Option<ModelCard>,
+    /// As in [`ModelCreateRequest::training_run_id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub training_run_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -96,6 +105,8 @@ pub struct ModelVersion {
     /// By name (`val_sharpe`, ...); empty until a training run reports them.
     pub metrics: BTreeMap<String, JsNumber>,
     pub metrics_source: Option<MetricsSource>,
+    /// The training run the metrics come from.
+    pub training_run_id: Option<String>,
     pub created_at: String,
     pub stage_history: Vec<StageMove>,
 }

@@ -1,0 +1,377 @@
+//! The training worker pool (spec section 4): `serve --training-workers N` threads, each taking
+//! the oldest queued `local` run from the store, training it with [`trainer`] on the round's
+//! files, and writing its progress in short transactions of its own, never a request's and
+//! never across an epoch.
+//!
+//! A run moves `queued -> running` when a worker claims it (a conditional update, so two
+//! workers, in one process or several, never take the same run), and from `running` to its end
+//! by the worker, or to `cancelled` by a request. Every write of the worker after the claim is
+//! conditional on the run still being `running` and carries its log line in the same
+//! transaction, so that a cancel wins at the next epoch and a log never grows after the end.
+//!
+//! When the server stops, a worker stops at the next epoch and fails its run `interrupted`;
+//! when the process died instead, the next start fails every run still `running` the same way
+//! before it serves ([`interrupt_abandoned`]), and queued runs are trained as usual.
+//!
+//! [`trainer`]: super::trainer
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::api::{Env, WorkerContext, WorkerSpec};
+use crate::clock::format_rfc3339_millis;
+use crate::json::JsNumber;
+use crate::store::{Store, StoreError};
+
+use super::files;
+use super::store::{self, MlStore, TrainingRecord};
+use super::trainer::{self, Hyperparams, Outcome, Split};
+use super::types::{
+    FailureReason, FileKind, MetricsSource, Provider, TrainingArtifacts, TrainingStatus,
+};
+
+/// The name of a log line's event in a followed log.
+pub const LOG_EVENT: &str = "log";
+/// How long an idle worker waits before it looks at the queue again.
+const IDLE_POLL: Duration = Duration::from_millis(20);
+/// How long a worker waits after the store failed it.
+const FAILED_POLL: Duration = Duration::from_secs(1);
+/// Log lines read at most for one text answer.
+const LOG_TEXT_LIMIT: usize = 100_000;
+
+/// The pool: one spec whose thread runs `N` trainers (none with `--training-workers 0`, when a
+/// created `local` run stays queued), after failing what the last process left running.
+pub fn workers(env: &Env) -> Vec<WorkerSpec> {
+    let count = env.training_workers;
+    let data_dir = env.data_dir.clone();
+    vec![WorkerSpec {
+        name: "training".to_owned(),
+        before_serving: Some(interrupt_abandoned),
+        run: Box::new(move |context| {
+            std::thread::scope(|scope| {
+                for number in 0..count {
+                    let (context, data_dir) = (context.clone(), data_dir.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("ml_market-trainer-{number}"))
+                        .spawn_scoped(scope, move || work(&context, &data_dir));
+                    if let Err(error) = spawned {
+                        tracing::error!(error = %error, "starting a training worker");
+                    }
+                }
+            });
+        }),
+    }]
+}
+
+/// A run's log lines after `since`, for a text answer.
+pub fn log_lines(
+    tx: &dyn MlStore,
+    run_id: &str,
+    since: u64,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    tx.training_log(run_id, since, LOG_TEXT_LIMIT)
+}
+
+/// Fails every run left `running` by a process that is gone: nothing trains it any more.
+fn interrupt_abandoned(context: &WorkerContext) -> Result<(), String> {
+    let mut tx = context.store.write().map_err(|e| e.to_string())?;
+    let ml = store::of(tx.as_mut()).map_err(|e| e.to_string())?;
+    let now = format_rfc3339_millis(context.clock.now());
+    for run in ml
+        .runs_in_status(TrainingStatus::Running)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|run| run.provider == Provider::Local)
+    {
+        let failed = TrainingRecord {
+            status: TrainingStatus::Failed,
+            failure_reason: Some(FailureReason::Interrupted),
+            finished_at: Some(now.clone()),
+            ..run
+        };
+        if ml
+            .update_training_run(&failed, TrainingStatus::Running)
+            .map_err(|e| e.to_string())?
+        {
+            ml.append_training_log(
+                &failed.run_id,
+                "failed: interrupted (the server stopped while it trained)",
+            )
+            .map_err(|e| e.to_string())?;
+            tracing::warn!(run_id = %failed.run_id, "a training run was interrupted");
+        }
+    }
+    tx.commit().map_err(|e| e.to_string())
+}
+
+/// One trainer: claims and trains runs until shutdown.
+fn work(context: &WorkerContext, data_dir: &Path) {
+    while !context.stopping() {
+        match claim(context) {
+            Ok(Some(claimed)) => train(context, data_dir, claimed),
+            Ok(None) => {
+                context.wait(IDLE_POLL);
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "a training worker could not read its queue");
+                context.wait(FAILED_POLL);
+            }
+        }
+    }
+}
+
+/// A run this worker took, with what it trains on.
+struct Claimed {
+    run: TrainingRecord,
+    train: PathBuf,
+    validation: PathBuf,
+}
+
+/// Takes the oldest queued `local` run: `None` when there is none (or another worker took it
+/// first, which the next look settles).
+fn claim(context: &WorkerContext) -> Result<Option<Claimed>, StoreError> {
+    let queued = {
+        let mut tx = context.store.read()?;
+        store::of(tx.as_mut())?.oldest_queued_run(Provider::Local)?
+    };
+    let Some(queued) = queued else {
+        return Ok(None);
+    };
+    let mut tx = context.store.write()?;
+    let ml = store::of(tx.as_mut())?;
+    let round = ml.round(&queued.spec.round_id)?;
+    let running = TrainingRecord {
+        status: TrainingStatus::Running,
+        started_at: Some(format_rfc3339_millis(context.clock.now())),
+        ..queued
+    };
+    if !ml.update_training_run(&running, TrainingStatus::Queued)? {
+        return Ok(None);
+    }
+    ml.append_training_log(&running.run_id, &started_line(&running))?;
+    tx.commit()?;
+    let names = round.map(|round| {
+        let name_of = |kind: FileKind| {
+            round
+                .files
+                .iter()
+                .find(|file| file.kind == kind)
+                .map(|file| file.name.clone())
+        };
+        (name_of(FileKind::Train), name_of(FileKind::Validation))
+    });
+    let (train, validation) = match names {
+        Some((Some(train), Some(validation))) => (train, validation),
+        _ => (String::new(), String::new()),
+    };
+    Ok(Some(Claimed {
+        train: PathBuf::from(train),
+        validation: PathBuf::from(validation),
+        run: running,
+    }))
+}
+
+/// The first line of a local run's log.
+fn started_line(run: &TrainingRecord) -> String {
+    let params = Hyperparams::from_spec(&run.spec.hyperparam_values()).unwrap_or_default();
+    format!(
+        "started: logistic regression, {} epochs, batch_size={}, lr={}, l2={}, seed={}",
+        params.epochs, params.batch_size, params.lr, params.l2, run.spec.seed
+    )
+}
+
+/// Why training stopped before its last epoch.
+enum Stop {
+    /// The server is shutting down.
+    Shutdown,
+    /// `budget.max_hours` has passed since the run started, by the worker's clock.
+    Budget,
+    /// Someone else ended the run (a cancel): nothing more is written.
+    Ended,
+    /// The store failed a progress write; the run is left to the next start to settle.
+    Store(StoreError),
+}
+
+/// Trains a claimed run to its end.
+fn train(context: &WorkerContext, data_dir: &Path, claimed: Claimed) {
+    let Claimed {
+        run,
+        train,
+        validation,
+    } = claimed;
+    let read = |name: &Path| -> Result<Split, String> {
+        if name.as_os_str().is_empty() {
+            return Err("the round has no train and validation files".to_owned());
+        }
+        let path = files::file_path(data_dir, &run.spec.round_id, &name.to_string_lossy());
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", name.display()))?;
+        Split::parse(&text).map_err(|e| format!("{}: {}", name.display(), e.0))
+    };
+    let splits = read(&train).and_then(|train| Ok((train, read(&validation)?)));
+    let (train_split, validation_split) = match splits {
+        Ok(splits) => splits,
+        Err(problem) => {
+            finish_failed(
+                context,
+                &run,
+                FailureReason::DatasetUnreadable,
+                &format!("failed: dataset_unreadable ({problem})"),
+            );
+            return;
+        }
+    };
+    let params = Hyperparams::from_spec(&run.spec.hyperparam_values()).unwrap_or_default();
+    // From the claim, as `started_at` says: reading the round counts against the budget too.
+    let started = run
+        .started_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)
+        .unwrap_or_else(|| context.clock.now());
+    let budget = run
+        .spec
+        .budget
+        .as_ref()
+        .and_then(|budget| budget.max_hours)
+        .map(|hours| time::Duration::seconds_f64(hours * 3600.0));
+    let mut stop = None;
+    let outcome = trainer::train(
+        &train_split,
+        &validation_split,
+        params,
+        run.spec.seed,
+        |epoch| {
+            if context.stopping() {
+                stop = Some(Stop::Shutdown);
+                return false;
+            }
+            match progress(context.store.as_ref(), &run.run_id, &epoch.line()) {
+                Ok(true) => {}
+                Ok(false) => {
+                    stop = Some(Stop::Ended);
+                    return false;
+                }
+                Err(error) => {
+                    stop = Some(Stop::Store(error));
+                    return false;
+                }
+            }
+            if budget.is_some_and(|budget| context.clock.now() - started > budget) {
+                stop = Some(Stop::Budget);
+                return false;
+            }
+            true
+        },
+    );
+    match (outcome, stop) {
+        (Outcome::Trained { model, metrics }, _) => {
+            let spec = serde_json::to_value(&run.spec).unwrap_or_default();
+            let bytes = trainer::artifact(&model, &metrics, &spec);
+            if let Err(error) = files::write_artifact(data_dir, &run.run_id, &bytes) {
+                tracing::error!(run_id = %run.run_id, error = %error, "writing a model artifact");
+                finish_failed(
+                    context,
+                    &run,
+                    FailureReason::Interrupted,
+                    "failed: interrupted (the model artifact could not be written)",
+                );
+                return;
+            }
+            let metrics = metrics
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), JsNumber(value)))
+                .collect();
+            let succeeded = TrainingRecord {
+                status: TrainingStatus::Succeeded,
+                finished_at: Some(format_rfc3339_millis(context.clock.now())),
+                artifacts: TrainingArtifacts {
+                    model_url: None,
+                    sha256: Some(hex::encode(Sha256::digest(&bytes))),
+                    size_bytes: Some(bytes.len() as u64),
+                },
+                metrics,
+                metrics_source: Some(MetricsSource::Platform),
+                ..run.clone()
+            };
+            let line = succeeded_line(&succeeded);
+            finish(context, &succeeded, &line);
+        }
+        (Outcome::Stopped { after_epochs }, Some(Stop::Budget)) => finish_failed(
+            context,
+            &run,
+            FailureReason::BudgetExceeded,
+            &format!("failed: budget_exceeded after {after_epochs} epochs"),
+        ),
+        (Outcome::Stopped { after_epochs }, Some(Stop::Shutdown)) => finish_failed(
+            context,
+            &run,
+            FailureReason::Interrupted,
+            &format!("failed: interrupted after {after_epochs} epochs (the server stopped)"),
+        ),
+        (Outcome::Stopped { .. }, Some(Stop::Store(error))) => {
+            tracing::error!(run_id = %run.run_id, error = %error, "a training run's progress could not be written");
+        }
+        (Outcome::Stopped { .. }, Some(Stop::Ended) | None) => {}
+    }
+}
+
+fn succeeded_line(run: &TrainingRecord) -> String {
+    let metric = |name: &str| run.metrics.get(name).map_or(0.0, |value| value.get());
+    format!(
+        "succeeded: val_accuracy={:.4} val_sharpe={:.4} win_rate={:.4} trades={}; artifact sha256={}",
+        metric("val_accuracy"),
+        metric("val_sharpe"),
+        metric("win_rate"),
+        metric("trades"),
+        run.artifacts.sha256.as_deref().unwrap_or_default()
+    )
+}
+
+/// Appends a line to a running run's log; `false` when it is no longer running.
+fn progress(store: &dyn Store, run_id: &str, line: &str) -> Result<bool, StoreError> {
+    let mut tx = store.write()?;
+    let ml = store::of(tx.as_mut())?;
+    let running = ml
+        .training_run(run_id)?
+        .is_some_and(|run| run.status == TrainingStatus::Running);
+    if running {
+        ml.append_training_log(run_id, line)?;
+        tx.commit()?;
+    }
+    Ok(running)
+}
+
+fn finish_failed(context: &WorkerContext, run: &TrainingRecord, reason: FailureReason, line: &str) {
+    let failed = TrainingRecord {
+        status: TrainingStatus::Failed,
+        failure_reason: Some(reason),
+        finished_at: Some(format_rfc3339_millis(context.clock.now())),
+        ..run.clone()
+    };
+    finish(context, &failed, line);
+}
+
+/// Writes a run's end and its last line, if it is still running.
+fn finish(context: &WorkerContext, ended: &TrainingRecord, line: &str) {
+    let written = (|| -> Result<bool, StoreError> {
+        let mut tx = context.store.write()?;
+        let ml = store::of(tx.as_mut())?;
+        if !ml.update_training_run(ended, TrainingStatus::Running)? {
+            return Ok(false);
+        }
+        ml.append_training_log(&ended.run_id, line)?;
+        tx.commit()?;
+        Ok(true)
+    })();
+    match written {
+        Ok(true) => {
+            tracing::info!(run_id = %ended.run_id, status = ended.status.as_str(), "a training run ended")
+        }
+        Ok(false) => {}
+        Err(error) => {
+            tracing::error!(run_id = %ended.run_id, error = %error, "a training run's end could not be written");
+        }
+    }
+}
