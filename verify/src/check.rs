@@ -93,14 +93,27 @@ pub fn schema_failures(name: &str, value: &Value) -> Vec<String> {
 /// The schema check of a success: the operation's response schema, against the JSON body or,
 /// for an operation that answers text, the text. `None` for errors (the contract rules judge
 /// their envelope) and for routes no operation declares.
+/// A stream (`streamed`: the request asked for the operation's event stream) must be one
+/// whose last event is the operation's end event: a stream cut short is not a whole answer.
 pub fn response_schema_check(
     route: &Route<'_>,
     response: &Incoming,
     body: Option<&Value>,
+    streamed: bool,
 ) -> Option<Check> {
     let operation = route.operation()?;
     if response.status >= 400 {
         return None;
+    }
+    if let (true, Some(stream)) = (streamed, &operation.event_stream) {
+        let events = crate::event_stream::parse(&String::from_utf8_lossy(&response.body));
+        let last = events.last().map(|event| event.event.as_str());
+        return Some(Check::judged(
+            "event stream",
+            last == Some(stream.end_event.as_str()),
+            json!({"last event": stream.end_event}),
+            json!({"last event": last, "events": events.len()}),
+        ));
     }
     let failures = if operation.response_media_type.is_some() {
         let text = String::from_utf8_lossy(&response.body).into_owned();
@@ -159,6 +172,14 @@ pub fn expectation_checks(
             format!("header {name}"),
             expected,
             json!(response.headers.get(name)),
+        ));
+    }
+    if let Some(sha) = &expect.body_sha256 {
+        let expected = template::substitute(sha, captures).unwrap_or_else(|problem| problem);
+        checks.push(Check::new(
+            "body sha256",
+            json!(expected),
+            json!(marketref::json::sha256_hex(&response.body)),
         ));
     }
     for check in &expect.json {

@@ -60,8 +60,13 @@ impl Driver<'_> {
         extra_headers: &[String],
         judge: Judge<'_>,
     ) -> Exchange {
-        let path_only = request.path.split('?').next().unwrap_or_default();
+        let (path_only, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
         let route = route::resolve(self.manifest, &request.method, path_only);
+        let streamed = route.operation().is_some_and(|op| {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query).unwrap_or_default();
+            op.asks_for_stream(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        });
         let operation_id = route.operation().map(|op| op.operation_id.clone());
         let recorded_request = self
             .secrets
@@ -116,6 +121,7 @@ impl Driver<'_> {
                 &route,
                 &incoming,
                 parsed.as_ref(),
+                streamed,
             ));
         }
         record.rules = rules::judge(&rules::Answer {
@@ -124,6 +130,7 @@ impl Driver<'_> {
             body: parsed.as_ref().map(|_| &body),
             correlation_id: label.correlation_id,
             replay: &replay,
+            streamed,
         });
         record.passed = checks.iter().all(|c| c.passed);
         record.checks = checks;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::check::Check;
+use crate::event_stream;
 use crate::rules::RuleCheck;
 use crate::target::{Incoming, Outgoing};
 
@@ -194,9 +195,17 @@ pub fn parse_body(response: &Incoming) -> Option<Value> {
     serde_json::from_slice(&response.body).ok()
 }
 
-/// The body as recorded when it is not JSON.
+/// The body as recorded when it is not JSON: an event stream's events, or the text.
 pub fn non_json_body(response: &Incoming) -> Value {
-    record_bytes(&response.body)
+    let streamed = response
+        .headers
+        .get("content-type")
+        .is_some_and(|value| event_stream::is_event_stream(value));
+    if streamed {
+        event_stream::as_json(&response.body)
+    } else {
+        record_bytes(&response.body)
+    }
 }
 
 /// Replaces, in a success body, the fields the answering operation declares volatile in the

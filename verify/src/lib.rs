@@ -39,6 +39,7 @@ pub mod coverage;
 pub mod divergence;
 pub mod driver;
 pub mod error;
+pub mod event_stream;
 pub mod exchange;
 pub mod gates;
 pub mod junit;

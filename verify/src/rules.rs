@@ -8,6 +8,7 @@
 //! under `advisory`.
 
 use marketref::headers::{CORRELATION_ID, IDEMPOTENT_REPLAYED};
+use marketref::manifest::EVENT_STREAM_MEDIA_TYPE;
 use marketref::reason::Reason;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -172,6 +173,8 @@ pub struct Answer<'a> {
     pub body: Option<&'a Value>,
     pub correlation_id: &'a str,
     pub replay: &'a Replay,
+    /// The request asked for the operation's event stream (`Operation::asks_for_stream`).
+    pub streamed: bool,
 }
 
 /// Every rule that applies to `answer`.
@@ -193,12 +196,17 @@ fn media_type_essence(value: &str) -> &str {
 }
 
 fn media_type(answer: &Answer<'_>) -> RuleCheck {
-    let declared = answer
+    let success = answer
         .route
         .operation()
-        .filter(|_| answer.incoming.status < 400)
-        .and_then(|op| op.response_media_type.as_deref())
-        .map_or("application/json", media_type_essence);
+        .filter(|_| answer.incoming.status < 400);
+    let declared = if answer.streamed && success.is_some() {
+        EVENT_STREAM_MEDIA_TYPE
+    } else {
+        success
+            .and_then(|op| op.response_media_type.as_deref())
+            .map_or("application/json", media_type_essence)
+    };
     let sent = answer
         .incoming
         .headers
@@ -394,6 +402,7 @@ mod tests {
             body: Some(&body),
             correlation_id: "verify:T:s:x",
             replay,
+            streamed: false,
         })
         .into_iter()
         .filter(|check| !check.passed)
@@ -476,5 +485,31 @@ mod tests {
             broken(&run_route(), &answer, &Replay::First),
             ["error-envelope"]
         );
+    }
+
+    #[test]
+    fn a_streamed_answer_must_be_an_event_stream_and_a_plain_one_must_not() {
+        let manifest = Manifest::embedded();
+        let route = crate::route::resolve(manifest, "GET", "/api/training/runs/run_000001/logs");
+        let media_type_broken = |content_type: &str, streamed: bool| {
+            let answer = Incoming {
+                status: 200,
+                headers: [("content-type".to_owned(), content_type.to_owned())].into(),
+                body: b"id: 1\nevent: log\ndata: x\n\n".to_vec(),
+            };
+            !media_type(&Answer {
+                route: &route,
+                incoming: &answer,
+                body: None,
+                correlation_id: "verify:T:s:x",
+                replay: &Replay::NotIdempotent,
+                streamed,
+            })
+            .passed
+        };
+        assert!(!media_type_broken("text/event-stream", true));
+        assert!(media_type_broken("text/plain; charset=utf-8", true));
+        assert!(!media_type_broken("text/plain; charset=utf-8", false));
+        assert!(media_type_broken("text/event-stream", false));
     }
 }

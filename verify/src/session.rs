@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::check::{self, Check};
 use crate::driver::{self, Driver, Label};
 use crate::exchange::{self, Exchange, Phase};
-use crate::milestone::{Body, Milestone, RequestTarget, Scenario, Step};
+use crate::milestone::{Body, Milestone, RequestTarget, Scenario, Step, WaitFor};
 use crate::route;
 use crate::secrets;
 use crate::target::{self, Incoming, Outgoing};
@@ -70,13 +70,62 @@ impl<'s, 'd, 't> Session<'s, 'd, 't> {
         };
         let manifest = self.driver.manifest;
         let request = build_request(manifest, milestone, step, &correlation_id, &self.captures);
-        let mut exchange = match request {
-            Ok(request) => self.judged(&label, step, request).await,
-            Err(why) => driver::unsent(&label, step.request.operation_id.clone(), why),
+        let mut exchange = match (request, &step.wait_for) {
+            (Ok(request), None) => self.judged(&label, step, request).await,
+            (Ok(request), Some(wait)) => self.waited(&label, step, request, wait).await,
+            (Err(why), _) => driver::unsent(&label, step.request.operation_id.clone(), why),
         };
         exchange.subject.clone_from(&step.divergence);
         exchange.advisory = step.advisory;
         exchange
+    }
+
+    /// Sends `request` again, [`WaitFor::POLL_INTERVAL`] apart, until the answer has the value
+    /// the step waits for, is not a success, or the wait times out; only the last exchange is
+    /// kept, with a check that says whether the wait ended as it should. How many sends it
+    /// took is in no record: it differs from run to run.
+    async fn waited(
+        &mut self,
+        label: &Label<'_>,
+        step: &Step,
+        request: Outgoing,
+        wait: &WaitFor,
+    ) -> Exchange {
+        let started = std::time::Instant::now();
+        let expected = template::substitute_value(&wait.equals, &self.captures);
+        let name = format!("wait_for {} equals", wait.at);
+        loop {
+            let mut exchange = self.judged(label, step, request.clone()).await;
+            let Ok(expected) = &expected else {
+                let problem = expected.clone().err().unwrap_or_default();
+                exchange
+                    .checks
+                    .push(Check::judged(name, false, json!(problem), check::absent()));
+                exchange.passed = false;
+                return exchange;
+            };
+            let Some(response) = &exchange.response else {
+                return exchange;
+            };
+            let found = response.body.pointer(&wait.at);
+            let reached = found == Some(expected);
+            let success = (200..300).contains(&response.status);
+            let timed_out = started.elapsed() >= wait.timeout;
+            if reached || !success || timed_out {
+                let actual = found.cloned().unwrap_or_else(check::absent);
+                let actual = if timed_out && !reached {
+                    json!({"after": format!("{} ms", wait.timeout.as_millis()), "value": actual})
+                } else {
+                    actual
+                };
+                exchange
+                    .checks
+                    .push(Check::judged(name, reached, expected.clone(), actual));
+                exchange.passed &= reached;
+                return exchange;
+            }
+            tokio::time::sleep(WaitFor::POLL_INTERVAL).await;
+        }
     }
 
     async fn judged(&mut self, label: &Label<'_>, step: &Step, request: Outgoing) -> Exchange {

@@ -306,3 +306,52 @@ fn the_seeds_own_rules_are_load_errors() {
         "{generated_name}"
     );
 }
+
+#[test]
+fn a_wait_and_a_body_hash_are_checked_at_load() {
+    let message = |edits: &[(&str, &str)]| load_error(edits).to_string();
+    let read = "        params: {run_id: mrun_999999}\n";
+    let waits = |wait: &str| format!("{read}        wait_for: {wait}\n");
+
+    let on_a_write = message(&[(
+        "        idempotency_key: m111-run-2\n",
+        "        idempotency_key: m111-run-2\n        wait_for: {at: /run/run_id, equals: x}\n",
+    )]);
+    assert!(
+        on_a_write.contains("only a GET step can `wait_for`"),
+        "{on_a_write}"
+    );
+    let too_long = message(&[(
+        read,
+        &waits("{at: /run/status, equals: x, timeout_ms: 120001}"),
+    )]);
+    assert!(
+        too_long.contains("`timeout_ms: 120001` is out of range"),
+        "{too_long}"
+    );
+    assert!(too_long.contains("from 1 to 120000 ms"), "{too_long}");
+    let zero = message(&[(read, &waits("{at: /run/status, equals: x, timeout_ms: 0}"))]);
+    assert!(zero.contains("out of range"), "{zero}");
+    let nothing = message(&[(read, &waits("{at: /run/status}"))]);
+    assert!(nothing.contains("says no value to wait for"), "{nothing}");
+    let pointer = message(&[(read, &waits("{at: run/status, equals: x}"))]);
+    assert!(pointer.contains("bad JSON pointer"), "{pointer}");
+    let capture = message(&[(read, &waits("{at: /run/status, equals: \"${nowhere}\"}"))]);
+    assert!(capture.contains("unknown capture `nowhere`"), "{capture}");
+
+    let expect = "          error_code: NOT_FOUND\n          reason_code: marketplace_matching_run_not_found\n          json:\n";
+    let hashed = |sha: &str| {
+        format!(
+            "          error_code: NOT_FOUND\n          reason_code: marketplace_matching_run_not_found\n          body_sha256: {sha}\n          json:\n"
+        )
+    };
+    let short = message(&[(expect, &hashed("abc123"))]);
+    assert!(
+        short.contains("`abc123` is not a SHA-256 in lower-case hex"),
+        "{short}"
+    );
+    let upper = message(&[(expect, &hashed(&"A".repeat(64)))]);
+    assert!(upper.contains("is not a SHA-256"), "{upper}");
+    let unknown = message(&[(expect, &hashed("\"${no_hash}\""))]);
+    assert!(unknown.contains("unknown capture `no_hash`"), "{unknown}");
+}

@@ -17,3 +17,4 @@ mod milestones;
 mod secrets;
 mod seeding;
 mod update_expected;
+mod waiting;

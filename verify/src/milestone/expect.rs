@@ -157,6 +157,31 @@ impl Loader<'_> {
             }
             headers.push((lower, value.map(|Text(text)| text)));
         }
+        let body_sha256 = raw.body_sha256.map(|sha| {
+            let text = sha.value.0;
+            match template::references(&text) {
+                Ok(names) if names.is_empty() => {
+                    let is_hex = text.len() == 64
+                        && text
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                    if !is_hex {
+                        self.error(
+                            &sha.referenced,
+                            format!("`{text}` is not a SHA-256 in lower-case hex"),
+                            "write the 64 hex digits, or `${name}` with a capture that holds them",
+                        );
+                    }
+                }
+                Ok(names) => references.extend(names.into_iter().map(|n| (n, sha.referenced))),
+                Err(problem) => self.error(
+                    &sha.referenced,
+                    problem,
+                    "write `${name}` to use a capture, `$${` for a literal `${`",
+                ),
+            }
+            text
+        });
         let mut json = Vec::new();
         for check in raw.json {
             if let Some(problem) = pointer::problem(&check.at.value) {
@@ -222,6 +247,7 @@ impl Loader<'_> {
             error_code,
             reason_code,
             headers,
+            body_sha256,
             json,
         }
     }

@@ -139,6 +139,8 @@ pub struct Step {
     pub line: u64,
     pub request: RequestSpec,
     pub expect: Expect,
+    /// Send again until the answer holds a value; only the last answer is kept.
+    pub wait_for: Option<WaitFor>,
     /// Capture name and the JSON pointer it reads, in file order.
     pub captures: Vec<(String, String)>,
     /// What the step checks, in a few words, for the conformance report.
@@ -201,6 +203,26 @@ pub enum Body {
     },
 }
 
+/// A step's `wait_for:`: the step is sent again, `POLL_INTERVAL` apart, until the value at `at`
+/// of its (normalised) answer equals `equals`, the answer is not a success, or `timeout` has
+/// passed.
+#[derive(Debug)]
+pub struct WaitFor {
+    pub at: String,
+    /// May hold `${capture}` references.
+    pub equals: Value,
+    pub timeout: std::time::Duration,
+}
+
+impl WaitFor {
+    /// How long a step waits when it does not say.
+    pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+    /// The longest wait a step may ask for.
+    pub const MAX_TIMEOUT_MS: u64 = 120_000;
+    /// Between two sends of a waiting step.
+    pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+}
+
 #[derive(Debug)]
 pub struct Expect {
     pub status: u16,
@@ -208,6 +230,8 @@ pub struct Expect {
     pub reason_code: Option<Reason>,
     /// Lower-case header name and its exact value, or `None` for "absent".
     pub headers: Vec<(String, Option<String>)>,
+    /// The SHA-256 of the body's bytes, lower-case hex; may be a `${capture}`.
+    pub body_sha256: Option<String>,
     pub json: Vec<JsonCheck>,
 }
 

@@ -112,10 +112,25 @@ pub struct RawStep {
     pub body_file: Option<Spanned<String>>,
     #[serde(default)]
     pub body_repeat: Option<Spanned<RawRepeat>>,
+    /// Send the step again until its answer holds a value (a run that trains in the
+    /// background, say); only the last answer is kept.
+    #[serde(default)]
+    pub wait_for: Option<Spanned<RawWaitFor>>,
     #[serde(default)]
     pub expect: Option<RawExpect>,
     #[serde(default)]
     pub capture: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaitFor {
+    pub at: Spanned<String>,
+    /// Required, and `equals: null` waits for a null: see [`present`].
+    #[serde(default, deserialize_with = "present")]
+    pub equals: Option<Value>,
+    #[serde(default)]
+    pub timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +152,9 @@ pub struct RawExpect {
     /// Header name to its exact value; `null` means the header must be absent.
     #[serde(default)]
     pub headers: BTreeMap<String, Option<Text>>,
+    /// The SHA-256 (lower-case hex) of the response body's bytes, as sent.
+    #[serde(default)]
+    pub body_sha256: Option<Spanned<Text>>,
     #[serde(default)]
     pub json: Vec<RawJsonCheck>,
 }

@@ -131,6 +131,7 @@ impl Loader<'_> {
                 body,
             },
             expect: self.success(operation_id),
+            wait_for: None,
             captures: Vec::new(),
             divergence: None,
             advisory: false,
@@ -146,6 +147,7 @@ impl Loader<'_> {
             error_code: None,
             reason_code: None,
             headers: Vec::new(),
+            body_sha256: None,
             json: Vec::new(),
         }
     }

@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_saphyr::Location;
+use serde_saphyr::{Location, Spanned};
 
 use super::hints::{closest, list_or_none};
 use super::loader::{Context, Loader};
-use super::raw::RawStep;
-use super::{Body, RequestSpec, RequestTarget, Step, is_name};
+use super::raw::{RawStep, RawWaitFor};
+use super::{Body, RequestSpec, RequestTarget, Step, WaitFor, is_name};
 use crate::route;
 use crate::{pointer, template};
 
@@ -320,6 +320,11 @@ impl Loader<'_> {
             );
         }
 
+        let wait_for = step
+            .wait_for
+            .as_ref()
+            .and_then(|wait| self.wait_for(wait, &target, &mut references));
+
         // What must come back.
         let expect = self.expect(
             step.expect.unwrap_or_default(),
@@ -390,9 +395,84 @@ impl Loader<'_> {
                 body,
             },
             expect,
+            wait_for,
             captures,
             divergence: step.divergence,
             advisory: step.advisory,
+        })
+    }
+}
+
+impl Loader<'_> {
+    /// A step's `wait_for:`. Only a read waits: sending anything else again would change what
+    /// it waits for.
+    fn wait_for(
+        &mut self,
+        raw: &Spanned<RawWaitFor>,
+        target: &RequestTarget,
+        references: &mut Vec<(String, Location)>,
+    ) -> Option<WaitFor> {
+        let method = match target {
+            RequestTarget::Raw { method, .. } => Some(method.clone()),
+            RequestTarget::Operation { operation_id, .. }
+            | RequestTarget::Link { operation_id, .. } => self
+                .manifest
+                .operation(operation_id)
+                .map(|op| op.method.as_str().to_owned()),
+        };
+        if method.as_deref().is_some_and(|method| method != "GET") {
+            self.error(
+                &raw.referenced,
+                "only a GET step can `wait_for`",
+                "sending a write again changes what it waits for: wait in a GET step after it",
+            );
+        }
+        let wait = &raw.value;
+        if let Some(problem) = pointer::problem(&wait.at.value) {
+            self.error(
+                &wait.at.referenced,
+                format!("bad JSON pointer: {problem}"),
+                pointer::HINT,
+            );
+        }
+        let timeout_ms = match &wait.timeout_ms {
+            None => WaitFor::DEFAULT_TIMEOUT_MS,
+            Some(timeout) if (1..=WaitFor::MAX_TIMEOUT_MS).contains(&timeout.value) => {
+                timeout.value
+            }
+            Some(timeout) => {
+                self.error(
+                    &timeout.referenced,
+                    format!("`timeout_ms: {}` is out of range", timeout.value),
+                    format!(
+                        "wait from 1 to {} ms; without `timeout_ms` a step waits {} ms",
+                        WaitFor::MAX_TIMEOUT_MS,
+                        WaitFor::DEFAULT_TIMEOUT_MS
+                    ),
+                );
+                WaitFor::DEFAULT_TIMEOUT_MS
+            }
+        };
+        let Some(equals) = &wait.equals else {
+            self.error(
+                &raw.referenced,
+                "`wait_for` says no value to wait for",
+                "add `equals:`, like `wait_for: {at: /data/status, equals: succeeded}`",
+            );
+            return None;
+        };
+        match template::references_in_value(equals) {
+            Ok(names) => references.extend(names.into_iter().map(|n| (n, wait.at.referenced))),
+            Err(problem) => self.error(
+                &wait.at.referenced,
+                problem,
+                "write `${name}` to use a capture",
+            ),
+        }
+        Some(WaitFor {
+            at: wait.at.value.clone(),
+            equals: equals.clone(),
+            timeout: std::time::Duration::from_millis(timeout_ms),
         })
     }
 }
