@@ -43,7 +43,7 @@ mod throughput;
 pub use queue::QueueReport;
 pub use throughput::ThroughputReport;
 
-/// The symbols of every round but the queue's (which has the first only).
+/// The symbols of every round.
 const SYMBOLS: [&str; 3] = ["EURUSD", "GBPUSD", "USDJPY"];
 /// Runs that train while creation is timed.
 const LONG_RUNS: usize = 2;
@@ -63,7 +63,7 @@ pub struct TrainingBenchOptions {
     /// Training rows of each throughput round, and the epochs trained on each.
     pub throughput_rows: Vec<usize>,
     pub throughput_epochs: u32,
-    /// Vendors of the queue, one run each; bars of its round (one symbol); epochs of each run.
+    /// Vendors of the queue, one run each; bars per symbol of its round; epochs of each run.
     pub vendors: usize,
     pub queue_bars: u32,
     pub queue_epochs: u32,
@@ -87,8 +87,8 @@ impl Default for TrainingBenchOptions {
             throughput_rows: vec![10_000, 100_000, 1_000_000],
             throughput_epochs: 20,
             vendors: 100,
-            queue_bars: 500,
-            queue_epochs: 5,
+            queue_bars: 4_000,
+            queue_epochs: 20,
             read_rate: 500,
             poll_interval: Duration::from_millis(5),
             time_limit: Duration::from_secs(300),
@@ -143,7 +143,7 @@ pub struct TrainingArgs {
     /// Vendors in the queue, one run each [default: 100; --quick: 3].
     #[arg(long)]
     pub vendors: Option<usize>,
-    /// Epochs of each queued run [default: 5; --quick: 2].
+    /// Epochs of each queued run [default: 20; --quick: 2].
     #[arg(long)]
     pub queue_epochs: Option<u32>,
     /// Reads per second of each of GET /api/catalog and GET /healthz while the queue trains

@@ -34,9 +34,13 @@ impl Workers {
                         )
                     })?;
                 }
+                let thread_name = name.clone();
                 let thread = std::thread::Builder::new()
                     .name(name.clone())
-                    .spawn(move || (worker.run)(context))
+                    .spawn(move || {
+                        background_priority(&thread_name);
+                        (worker.run)(context);
+                    })
                     .map_err(|e| {
                         Error::new(ErrorKind::Io, format!("starting worker {name}: {e}"))
                             .with_source(e)
@@ -56,5 +60,15 @@ impl Workers {
                 tracing::error!(worker = %name, "a background worker panicked");
             }
         }
+    }
+}
+
+/// Background work gives way to requests: the worker's thread, and every thread it starts
+/// (which inherit it), runs at the lowest normal priority (nice 19 on Linux), so that workers
+/// busy on every core still leave a request's thread the processor as soon as it wakes.
+fn background_priority(name: &str) {
+    use thread_priority::{ThreadPriority, set_current_thread_priority};
+    if let Err(error) = set_current_thread_priority(ThreadPriority::Min) {
+        tracing::warn!(worker = %name, error = ?error, "could not lower the worker's priority");
     }
 }

@@ -285,3 +285,39 @@ fn a_run_whose_server_was_killed_is_failed_interrupted_after_the_restart() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The trainers give way to requests: every training thread runs at nice 19 (Linux, where the
+/// scheduler reads it per thread), so that workers busy on every core delay no answer.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_training_threads_run_below_the_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with(2, dir.path()).await;
+    // The threads start with the server; give them a moment to name themselves.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let trainers = loop {
+        let trainers: Vec<(String, i64)> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| {
+                let path = task.ok()?.path();
+                let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+                let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+                // Field 19 of `stat` is the nice value; the fields after the name start at 3.
+                let after_name = stat.rsplit_once(')')?.1;
+                let nice = after_name.split_whitespace().nth(16)?.parse().ok()?;
+                comm.starts_with("ml_market-trai")
+                    .then(|| (comm.trim().to_owned(), nice))
+            })
+            .collect();
+        if trainers.len() >= 3 || Instant::now() > deadline {
+            break trainers;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        trainers.len() >= 3,
+        "the pool's thread and its two trainers: {trainers:?}"
+    );
+    assert!(trainers.iter().all(|(_, nice)| *nice == 19), "{trainers:?}");
+    server.stop().await;
+}

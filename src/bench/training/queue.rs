@@ -1,5 +1,6 @@
-//! The queue part of `bench training`: `--vendors` vendors each create one small run, the
-//! workers train them all, and meanwhile `GET /api/catalog` and `GET /healthz` are read at a
+//! The queue part of `bench training`: `--vendors` vendors each create one run (by default a
+//! default run: 4,000 bars of 3 symbols, 20 epochs), the workers train them all, and meanwhile
+//! `GET /api/catalog` and `GET /healthz` are read at a
 //! fixed rate each (an open load, from before the first run is created until the last has
 //! finished). Then every run is read once more with its log: each must have succeeded, been
 //! trained once (one `started:` line, every epoch, `succeeded:` last), and the runs must have
@@ -70,7 +71,7 @@ pub(super) async fn run(
     options: &TrainingBenchOptions,
 ) -> Result<QueueReport, Error> {
     let mut control = Connection::open(addr).await?;
-    let symbols = &SYMBOLS[..1];
+    let symbols = &SYMBOLS;
     let train_rows = round(&mut control, "queue", options.queue_bars, symbols).await?;
     let started = Instant::now();
     let mut keys = Vec::with_capacity(options.vendors);
