@@ -5,6 +5,9 @@
 //! (`schemas/Manifest.schema.json`) is generated from the types below.
 
 mod check;
+mod model_server;
+
+pub use model_server::{ModelServerContract, ModelServerEndpoint};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -39,6 +42,9 @@ pub struct Manifest {
     /// Every operation of the API.
     #[schemars(length(min = 1))]
     pub operations: Vec<Operation>,
+    /// The contract of the model servers vendors deploy (not routed by this runtime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_server: Option<ModelServerContract>,
 }
 
 /// One operation: the unit the router, the auth layer, the verifier and the OpenAPI document

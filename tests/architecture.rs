@@ -132,3 +132,25 @@ fn the_check_finds_what_it_looks_for() {
         Vec::<String>::new()
     );
 }
+
+/// `mp` speaks only HTTP: of `marketref` it takes the contract (the manifest, its schemas, the
+/// header names) and never the store, the runtime or a domain's code.
+#[test]
+fn mp_takes_the_contract_and_nothing_that_opens_a_store() {
+    const OFF_LIMITS: [&str; 6] = [
+        "marketref::store",
+        "marketref::http",
+        "marketref::domain",
+        "marketref::api",
+        "rusqlite",
+        "SqliteStore",
+    ];
+    let files = rust_files(&root().join("mp/src"));
+    assert!(files.len() >= 10, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for name in OFF_LIMITS {
+            assert!(!text.contains(name), "{} names {name}", file.display());
+        }
+    }
+}

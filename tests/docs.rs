@@ -4,49 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+pub use crate::doc_blocks::{ShBlock, section, sh_blocks};
 use crate::support::root;
-
-/// A fenced `sh` block, and the reason code its answer must carry when the line before it says
-/// `<!-- expect: CODE -->` (a documented failure).
-#[derive(Debug)]
-pub struct ShBlock {
-    pub text: String,
-    pub expect: Option<String>,
-}
-
-/// The fenced `sh` blocks of a markdown text, in order.
-pub fn sh_blocks(markdown: &str) -> Vec<ShBlock> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    let mut expect = None;
-    for line in markdown.lines() {
-        match (&mut current, line.trim_end()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(ShBlock {
-                    text: block.trim_end().to_owned(),
-                    expect: expect.take(),
-                });
-                current = None;
-            }
-            (Some(block), text) => {
-                block.push_str(text);
-                block.push('\n');
-            }
-            (None, text) => {
-                if let Some(code) = text
-                    .strip_prefix("<!-- expect: ")
-                    .and_then(|rest| rest.strip_suffix(" -->"))
-                {
-                    expect = Some(code.to_owned());
-                } else if !text.is_empty() {
-                    expect = None;
-                }
-            }
-        }
-    }
-    blocks
-}
 
 /// Runs every block against `server` and checks each: exit 0, and the expected reason code for
 /// a documented failure. Returns the outputs.
@@ -75,17 +34,6 @@ pub fn run_documented(server: &ServedBinary, blocks: &[ShBlock]) -> Vec<String> 
             stdout
         })
         .collect()
-}
-
-/// The part of `markdown` between `<!-- {name}:start -->` and `<!-- {name}:end -->`.
-pub fn section<'a>(markdown: &'a str, name: &str) -> &'a str {
-    let start = markdown
-        .find(&format!("<!-- {name}:start -->"))
-        .expect("start marker");
-    let end = markdown
-        .find(&format!("<!-- {name}:end -->"))
-        .expect("end marker");
-    &markdown[start..end]
 }
 
 /// `marketref serve` on a free loopback port and a temporary database.

@@ -11,6 +11,7 @@ mod console;
 mod contracts;
 mod data_market;
 mod database_rules;
+mod doc_blocks;
 mod docs;
 mod errors;
 mod idempotency;

@@ -66,6 +66,56 @@ pub enum Command {
         after_help = "Example:\n  mp heartbeat --status ready --env-file deploy.env\n  MP_DEPLOYMENT_TOKEN=sit_... MP_DEPLOYMENT_ID=dep_000001 mp heartbeat --status ready"
     )]
     Heartbeat(HeartbeatArgs),
+    /// Write a template into DIR: `signal-http` (a model server) or `signal-train` (the byoc
+    /// training script); with --from-run, the run's model artifact beside it.
+    #[command(
+        after_help = "Example:\n  mp init --template signal-http my-model --from-run run_000001\n  mp init --template signal-train my-training"
+    )]
+    Init {
+        #[arg(long)]
+        template: String,
+        dir: PathBuf,
+        /// Download this succeeded run's model artifact to DIR/model.json (its SHA-256 checked).
+        #[arg(long, value_name = "RUN_ID")]
+        from_run: Option<String>,
+        /// Write into a folder that is not empty, replacing the template's files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a template's model server on a free port and print its URL; stop it with Ctrl-C.
+    #[command(after_help = "Example:\n  mp dev my-model\n  mp dev my-model --port 8080")]
+    Dev {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+    /// Check a running model server against the model-server contract of the manifest.
+    #[command(
+        after_help = "Example:\n  mp validate --url http://127.0.0.1:8080 --junit validate.xml"
+    )]
+    Validate {
+        #[arg(long, value_name = "URL")]
+        url: String,
+        #[arg(long, default_value = "signal")]
+        task: String,
+        /// Also write the checks as a JUnit XML file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Give a deployment a new token and write the env file its model server reads to send
+    /// heartbeats and signals (mode 0600).
+    #[command(
+        after_help = "Example:\n  mp link-infra --deployment dep_000001 --env-file my-model/mp.env"
+    )]
+    LinkInfra {
+        #[arg(long, value_name = "DEPLOYMENT_ID")]
+        deployment: String,
+        #[arg(long, value_name = "FILE", default_value = "mp.env")]
+        env_file: PathBuf,
+        /// Revoke the deployment's earlier tokens at once.
+        #[arg(long)]
+        revoke_previous: bool,
+    },
     /// The public catalog: models in pilot or prod, their status and signals.
     #[command(after_help = "Example:\n  mp catalog --task signal --stage prod")]
     Catalog {

@@ -278,13 +278,33 @@ fn check_manifest(text: &str, report: &mut CheckReport) -> Option<Manifest> {
             return None;
         }
     };
-    for operation in &manifest.operations {
-        for (name, direction) in operation
-            .request_schema
-            .iter()
+    // Every schema the manifest names is generated, in the direction it names it in: the
+    // operations', and the model-server contract's.
+    let named = manifest
+        .operations
+        .iter()
+        .map(|op| {
+            (
+                op.operation_id.clone(),
+                op.request_schema.as_ref(),
+                &op.response_schema,
+            )
+        })
+        .chain(manifest.model_server.iter().flat_map(|contract| {
+            contract.endpoints.iter().map(|endpoint| {
+                (
+                    format!("model_server.{}", endpoint.name),
+                    endpoint.request_schema.as_ref(),
+                    &endpoint.response_schema,
+                )
+            })
+        }));
+    for (owner, request, response) in named {
+        let wanted = request
             .map(|name| (name, Direction::Request))
-            .chain([(&operation.response_schema, Direction::Response)])
-        {
+            .into_iter()
+            .chain([(response, Direction::Response)]);
+        for (name, direction) in wanted {
             let known = schemas::all()
                 .iter()
                 .any(|schema| schema.name == *name && schema.direction == direction);
@@ -292,10 +312,7 @@ fn check_manifest(text: &str, report: &mut CheckReport) -> Option<Manifest> {
                 report.push(
                     MANIFEST_PATH,
                     ProblemKind::Manifest,
-                    format!(
-                        "{}: no generated {direction:?} schema named `{name}`",
-                        operation.operation_id
-                    ),
+                    format!("{owner}: no generated {direction:?} schema named `{name}`"),
                 );
             }
         }

@@ -148,6 +148,23 @@ impl Manifest {
                 }
             }
         }
+        if let Some(contract) = &self.model_server {
+            let mut names = BTreeSet::new();
+            for endpoint in &contract.endpoints {
+                if !names.insert(endpoint.name.as_str()) {
+                    return fail(format!(
+                        "model_server: endpoint `{}` is declared twice",
+                        endpoint.name
+                    ));
+                }
+            }
+            // `mp validate` asks these three of every model server.
+            for needed in ["health", "ready", "infer"] {
+                if !names.contains(needed) {
+                    return fail(format!("model_server: no `{needed}` endpoint"));
+                }
+            }
+        }
         Ok(())
     }
 }

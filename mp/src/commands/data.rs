@@ -1,7 +1,8 @@
 //! `mp data list|info|pull`: dataset rounds and their files.
 //!
 //! `pull` asks for signed URLs, downloads each file into `NAME.part` beside its destination
-//! (resuming a partial one with a range request), checks its SHA-256 against the round's, and
+//! (resuming a partial one with a range request), hashing it as it is written, checks the
+//! SHA-256 against the round's, and
 //! only then renames it into place; a file whose hash differs is removed and the command fails.
 //! A URL that expired while earlier files downloaded is refreshed once.
 
@@ -170,7 +171,7 @@ fn pull_file(
     }
     let part = part_path(destination);
     let mut refreshed = false;
-    let resumed_from = loop {
+    let (resumed_from, actual) = loop {
         let have = fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
         match download(context, anonymous, &file, &part, have) {
             Err(error) if error.reason_code() == Some(SIGNED_URL_INVALID) && !refreshed => {
@@ -184,10 +185,9 @@ fn pull_file(
                 refreshed = true;
             }
             Err(error) => return Err(error),
-            Ok(resumed_from) => break resumed_from,
+            Ok(done) => break done,
         }
     };
-    let actual = sha256_of(&part)?;
     if actual != file.sha256 {
         let _ = fs::remove_file(&part);
         return Err(Error::failed(format!(
@@ -215,14 +215,15 @@ fn part_path(destination: &Path) -> PathBuf {
 }
 
 /// Downloads `file` into `part`, from byte `have` when there is a partial file; the byte it
-/// resumed from (0 when it started over).
+/// resumed from (0 when it started over) and the SHA-256 of the whole file, hashed as it is
+/// written (a resumed file's first part read once more).
 fn download(
     context: &Context,
     client: &Client,
     file: &Signed,
     part: &Path,
     have: u64,
-) -> Result<u64> {
+) -> Result<(u64, String)> {
     let mut request = client.request(reqwest::Method::GET, &file.url);
     let resuming = have > 0 && have < file.size;
     if resuming {
@@ -230,8 +231,12 @@ fn download(
     }
     let mut response = client.send(request)?;
     let status = response.status().as_u16();
+    let mut hasher = Sha256::new();
     let (mut output, from) = match status {
-        206 if resuming => (OpenOptions::new().append(true).open(part)?, have),
+        206 if resuming => {
+            hash_into(&mut hasher, part)?;
+            (OpenOptions::new().append(true).open(part)?, have)
+        }
         200 => (File::create(part)?, 0),
         _ => return Err(client::refused(response)),
     };
@@ -246,24 +251,29 @@ fn download(
             break;
         }
         output.write_all(&buffer[..read])?;
+        hasher.update(&buffer[..read]);
         bar.inc(read as u64);
     }
     output.sync_all()?;
     bar.finish_and_clear();
-    Ok(from)
+    Ok((from, hex::encode(hasher.finalize())))
 }
 
 fn sha256_of(path: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    hash_into(&mut hasher, path)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn hash_into(hasher: &mut Sha256, path: &Path) -> Result<()> {
     let mut file =
         File::open(path).map_err(|e| Error::local(format!("reading {}: {e}", path.display())))?;
-    let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let read = file.read(&mut buffer)?;
         if read == 0 {
-            break;
+            return Ok(());
         }
         hasher.update(&buffer[..read]);
     }
-    Ok(hex::encode(hasher.finalize()))
 }

@@ -1,11 +1,15 @@
 //! The commands, one module per group: [`account`] (login, logout, whoami, doctor), [`data`]
 //! (rounds and their files), [`train`] (training runs), [`models`] (register, deploy,
-//! heartbeat, catalog).
+//! heartbeat, link-infra, catalog), [`init`] and [`dev`] (the templates), [`validate`] (the
+//! model-server contract against a running server).
 
 pub mod account;
 pub mod data;
+pub mod dev;
+pub mod init;
 pub mod models;
 pub mod train;
+pub mod validate;
 
 use crate::Context;
 use crate::cli::{Command, DataCommand, TrainCommand};
@@ -40,6 +44,21 @@ pub fn run(context: &Context, command: Command) -> Result<()> {
         Command::Deploy(args) => models::deploy(context, &args),
         Command::Heartbeat(args) => models::heartbeat(context, &args),
         Command::Catalog { task, stage } => models::catalog(context, task, stage),
+        Command::Init {
+            template,
+            dir,
+            from_run,
+            force,
+        } => init::init(context, &template, &dir, from_run.as_deref(), force),
+        Command::Dev { dir, port } => dev::dev(context, &dir, port),
+        Command::Validate { url, task, junit } => {
+            validate::validate(context, &url, &task, junit.as_deref())
+        }
+        Command::LinkInfra {
+            deployment,
+            env_file,
+            revoke_previous,
+        } => models::link_infra(context, &deployment, &env_file, revoke_previous),
     }
 }
 

@@ -141,11 +141,7 @@ pub fn deploy(context: &Context, args: &DeployArgs) -> Result<()> {
     });
     match &args.env_file {
         Some(path) => {
-            let env = format!(
-                "{ENV_API_URL}={}\n{ENV_DEPLOYMENT_ID}={deployment_id}\n{ENV_DEPLOYMENT_TOKEN}={token}\n",
-                client.base()
-            );
-            config::write_private(path, env.as_bytes())?;
+            write_env_file(path, client.base(), &deployment_id, &token)?;
             document["infra_token"] = json!(masked(&token));
             document["env_file"] = json!(path.display().to_string());
             context.out.emit(
@@ -167,6 +163,47 @@ pub fn deploy(context: &Context, args: &DeployArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The env file a model server reads (mode 0600): where the API is, which deployment it is,
+/// and its token.
+fn write_env_file(path: &Path, api_url: &str, deployment_id: &str, token: &str) -> Result<()> {
+    let env = format!(
+        "{ENV_API_URL}={api_url}\n{ENV_DEPLOYMENT_ID}={deployment_id}\n{ENV_DEPLOYMENT_TOKEN}={token}\n"
+    );
+    config::write_private(path, env.as_bytes())
+}
+
+pub fn link_infra(
+    context: &Context,
+    deployment_id: &str,
+    env_file: &Path,
+    revoke_previous: bool,
+) -> Result<()> {
+    let client = context.vendor()?;
+    let path = format!(
+        "/api/deployments/{}/infra-token",
+        client::encode(deployment_id)
+    );
+    let issued = client.post(&path, &json!({ "revoke_previous": revoke_previous }))?;
+    let token = text(&issued, "infra_token").to_owned();
+    write_env_file(env_file, client.base(), deployment_id, &token)?;
+    let document = json!({
+        "deployment_id": deployment_id,
+        "token_id": issued["token_id"],
+        "infra_token": masked(&token),
+        "env_file": env_file.display().to_string(),
+        "revoked_previous": revoke_previous,
+    });
+    context.out.emit(
+        &document,
+        &format!(
+            "{deployment_id}: a new token {} written to {} (mode 600); a model server started in its folder sends heartbeats and signals with it",
+            masked(&token),
+            env_file.display()
+        ),
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use crate::contracts::schemas::{Direction, NamedSchema, generate, generate_sendi
 
 mod deployments;
 mod enums;
+mod model_server;
 mod models;
 mod rounds;
 mod signals;
@@ -16,6 +17,7 @@ mod vendors;
 
 pub use deployments::*;
 pub use enums::*;
+pub use model_server::*;
 pub use models::*;
 pub use rounds::*;
 pub use signals::*;
@@ -51,6 +53,11 @@ pub fn schemas() -> Vec<NamedSchema> {
         generate::<ConsensusWrite>(Request),
         generate::<TrainingSpec>(Request),
         generate::<TrainingResults>(Request),
+        generate::<SignalInferenceRequest>(Request),
+        // What a vendor's model server sends: checked by `mp validate`, never sent by us.
+        generate::<SignalInferenceResponse>(Direction::Response),
+        generate::<ModelServerHealth>(Direction::Response),
+        generate::<ModelServerReady>(Direction::Response),
         generate_sending_null::<VendorCreated>(),
         generate_sending_null::<Vendor>(),
         generate_sending_null::<List<Vendor>>(),
