@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the `mp` templates' tests run: Python 3 (3.8 or later, the standard library
+# only). Does nothing when it is there; CI runs it before the tests, and a developer runs it
+# once. Needs root (or sudo) and the Debian mirrors when Python is missing.
+set -euo pipefail
+
+if command -v python3 >/dev/null 2>&1 \
+    && python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)'; then
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+else
+    echo "install-python: python3 (3.8 or later) is missing, and installing it needs root" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends python3 >/dev/null
+
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)'
+echo "install-python: $(python3 --version)"
