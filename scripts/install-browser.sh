@@ -8,18 +8,9 @@ if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-else
-    echo "install-browser: chromium and chromedriver are missing, and installing them needs root" >&2
-    exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install install-browser chromium chromium-driver fonts-dejavu-core
 
 command -v chromium >/dev/null && command -v chromedriver >/dev/null
 echo "install-browser: $(chromium --version 2>/dev/null), $(chromedriver --version 2>/dev/null | head -n 1)"

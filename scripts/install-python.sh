@@ -9,18 +9,9 @@ if command -v python3 >/dev/null 2>&1 \
     exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    as_root=(sudo)
-else
-    echo "install-python: python3 (3.8 or later) is missing, and installing it needs root" >&2
-    exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends python3 >/dev/null
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install install-python python3
 
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)'
 echo "install-python: $(python3 --version)"

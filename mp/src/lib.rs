@@ -7,6 +7,7 @@
 //! - [`output`]: `--json` or lines for people, and progress bars;
 //! - [`commands`]: one module per group of commands.
 
+pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod commands;

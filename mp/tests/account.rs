@@ -177,6 +177,35 @@ fn usage_and_local_errors_exit_2_and_help_shows_an_example() {
 }
 
 #[test]
+fn mp_api_url_and_the_flag_override_the_config() {
+    let server = Server::start();
+    let other = Server::start();
+    let terminal = Terminal::new();
+    terminal.logged_in(&server, "Configured");
+    other.round("elsewhere", 200);
+    // The public catalog of either server, by the config, the variable or the flag.
+    let by_config = terminal.mp(&["data", "list", "--json"]).ok().json();
+    assert_eq!(
+        by_config["items"],
+        serde_json::json!([]),
+        "the config's server has no round"
+    );
+    let by_env = terminal
+        .mp_with(&["catalog", "--json"], &[("MP_API_URL", &other.url)], None)
+        .ok()
+        .json();
+    assert!(by_env["items"].is_array());
+    let wrong = terminal.mp_with(&["whoami"], &[("MP_API_URL", "http://127.0.0.1:9")], None);
+    assert_eq!(wrong.code, 2, "MP_API_URL wins over the config: {wrong:?}");
+    let flag = terminal.mp_with(
+        &["whoami", "--api-url", &server.url],
+        &[("MP_API_URL", "http://127.0.0.1:9")],
+        None,
+    );
+    assert_eq!(flag.code, 0, "and the flag over MP_API_URL: {flag:?}");
+}
+
+#[test]
 fn doctor_checks_the_server_the_key_the_contract_and_the_clock() {
     let server = Server::start();
     let terminal = Terminal::new();

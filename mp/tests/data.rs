@@ -129,3 +129,78 @@ fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// A signed URL that the server no longer takes (it expired while earlier files downloaded) is
+/// asked for again, once: a fake API whose first URL for each file is refused.
+#[test]
+fn an_expired_url_is_refreshed_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::extract::Query;
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    use serde_json::json;
+
+    let bytes = b"timestamp,symbol\n1,EURUSD\n".to_vec();
+    let sha = sha256(&bytes);
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let router = axum::Router::new()
+        .route("/api/vendors/me", get(|| async { axum::Json(json!({"success": true, "data": {"vendor_id": "vendor_000001", "name": "Fake"}})) }))
+        .route(
+            "/api/datasets/signed-urls",
+            post(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                let sha = sha.clone();
+                async move {
+                    axum::Json(json!({"success": true, "data": {"round_id": "r1", "ttl_seconds": 900,
+                        "urls": [{"name": "train.csv", "url": format!("/files/train.csv?v={n}"), "sha256": sha,
+                                  "size_bytes": 26, "expires_at": "2026-12-08T00:00:00Z"}]}}))
+                }
+            }),
+        )
+        .route(
+            "/files/train.csv",
+            get(move |Query(query): Query<std::collections::BTreeMap<String, String>>| {
+                let bytes = bytes.clone();
+                async move {
+                    if query.get("v").map(String::as_str) == Some("1") {
+                        let refusal = json!({"success": false, "error": {"code": "FORBIDDEN", "message": "The signed URL is expired, altered, or not from this server; ask for new ones.", "details": {"reason_code": "signed_url_invalid"}}});
+                        (StatusCode::FORBIDDEN, refusal.to_string().into_bytes())
+                    } else {
+                        (StatusCode::OK, bytes)
+                    }
+                }
+            }),
+        );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, router).await });
+
+    let terminal = Terminal::new();
+    terminal
+        .mp(&["login", "--api-url", &url, "--key", "vk_key_000001_fake"])
+        .ok();
+    let pulled = terminal
+        .mp(&["data", "pull", "--round", "r1", "--out", "data", "--json"])
+        .ok()
+        .json();
+    assert_eq!(pulled["files"][0]["outcome"], "pulled", "{pulled}");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        2,
+        "the URLs were asked for twice"
+    );
+    assert_eq!(
+        std::fs::read(terminal.path("data/train.csv")).unwrap(),
+        b"timestamp,symbol\n1,EURUSD\n"
+    );
+}

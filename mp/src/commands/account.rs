@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
 
 use crate::Context;
+use crate::checks::{self, Check};
 use crate::client::Client;
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
@@ -114,32 +115,21 @@ pub fn whoami(context: &Context) -> Result<()> {
     Ok(())
 }
 
-/// One check of `doctor`.
-struct Check {
-    name: &'static str,
-    passed: bool,
-    detail: String,
-}
-
 pub fn doctor(context: &Context) -> Result<()> {
     let mut checks = Vec::new();
     let client = context.anonymous()?;
     match client.send(client.request(reqwest::Method::GET, "/healthz")) {
-        Err(error) => checks.push(Check {
-            name: "reachable",
-            passed: false,
-            detail: error.message,
-        }),
+        Err(error) => checks.push(Check::new("reachable", false, error.message)),
         Ok(response) => {
-            checks.push(Check {
-                name: "reachable",
-                passed: response.status().is_success(),
-                detail: format!(
+            checks.push(Check::new(
+                "reachable",
+                response.status().is_success(),
+                format!(
                     "GET {}/healthz answered {}",
                     client.base(),
                     response.status()
                 ),
-            });
+            ));
             // The marketplace's own operations carry its contract version; the public
             // catalog needs no key.
             let catalog = client.send(client.request(reqwest::Method::GET, "/api/catalog?limit=1"));
@@ -151,34 +141,12 @@ pub fn doctor(context: &Context) -> Result<()> {
             checks.push(key(context));
         }
     }
-    let passed = checks.iter().all(|check| check.passed);
-    let document = json!({
-        "api_url": client.base(),
-        "passed": passed,
-        "checks": checks.iter().map(|c| json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
-    });
-    let human: Vec<String> = checks
-        .iter()
-        .map(|c| {
-            format!(
-                "{:4}  {:9}  {}",
-                if c.passed { "ok" } else { "FAIL" },
-                c.name,
-                c.detail
-            )
-        })
-        .collect();
-    context.out.emit(&document, &human.join("\n"));
-    if passed {
-        Ok(())
-    } else {
-        let failed: Vec<&str> = checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| c.name)
-            .collect();
-        Err(Error::failed(format!("doctor: {} failed", failed.join(", "))).printed())
-    }
+    checks::report(
+        &context.out,
+        json!({ "api_url": client.base() }),
+        &checks,
+        |failed| format!("doctor: {failed} failed"),
+    )
 }
 
 /// The server's contract has this build's major version.
@@ -190,16 +158,16 @@ fn contracts(headers: &reqwest::header::HeaderMap) -> Check {
         .map(str::to_owned);
     let major = |version: &str| version.split('.').next().map(str::to_owned);
     match theirs {
-        Some(theirs) => Check {
-            name: "contracts",
-            passed: major(&theirs) == major(ours),
-            detail: format!("server {theirs}, mp {ours}"),
-        },
-        None => Check {
-            name: "contracts",
-            passed: false,
-            detail: format!("the server sent no {CONTRACTS_VERSION} (mp speaks {ours})"),
-        },
+        Some(theirs) => Check::new(
+            "contracts",
+            major(&theirs) == major(ours),
+            format!("server {theirs}, mp {ours}"),
+        ),
+        None => Check::new(
+            "contracts",
+            false,
+            format!("the server sent no {CONTRACTS_VERSION} (mp speaks {ours})"),
+        ),
     }
 }
 
@@ -213,50 +181,46 @@ fn clock(headers: &reqwest::header::HeaderMap) -> Check {
     match server {
         Some(server) => {
             let skew = (server - now).whole_seconds();
-            Check {
-                name: "clock",
-                // `Date` has whole seconds: one more second of slack.
-                passed: skew.abs() <= MAX_CLOCK_SKEW_S + 1,
-                detail: format!(
+            // `Date` has whole seconds: one more second of slack.
+            Check::new(
+                "clock",
+                skew.abs() <= MAX_CLOCK_SKEW_S + 1,
+                format!(
                     "the server's clock is {skew:+} s from this machine's (at most {MAX_CLOCK_SKEW_S} s)"
                 ),
-            }
+            )
         }
-        None => Check {
-            name: "clock",
-            passed: false,
-            detail: "the server sent no readable Date header".to_owned(),
-        },
+        None => Check::new(
+            "clock",
+            false,
+            "the server sent no readable Date header".to_owned(),
+        ),
     }
 }
 
 /// The config's key is accepted.
 fn key(context: &Context) -> Check {
     let Some(key) = context.config.key.as_deref() else {
-        return Check {
-            name: "key",
-            passed: false,
-            detail: "not logged in: run `mp login`".to_owned(),
-        };
+        return Check::new("key", false, "not logged in: run `mp login`".to_owned());
     };
     match context
         .vendor()
         .and_then(|client| client.get("/api/vendors/me"))
     {
-        Ok(me) => Check {
-            name: "key",
-            passed: true,
-            detail: format!("{} accepted for {}", masked(key), text(&me, "vendor_id")),
-        },
-        Err(error) => Check {
-            name: "key",
-            passed: false,
-            detail: format!(
+        Ok(me) => Check::new(
+            "key",
+            true,
+            format!("{} accepted for {}", masked(key), text(&me, "vendor_id")),
+        ),
+        Err(error) => Check::new(
+            "key",
+            false,
+            format!(
                 "{} refused: {}",
                 masked(key),
                 error.reason_code().unwrap_or(&error.message)
             ),
-        },
+        ),
     }
 }
 

@@ -16,19 +16,13 @@ use reqwest::blocking::Client as Http;
 use serde_json::{Value, json};
 
 use crate::Context;
+use crate::checks::{self, Check};
 use crate::error::{Error, Result};
 
 /// Requests timed for the latency check.
 const LATENCY_REQUESTS: usize = 20;
 /// Bars of the sample request: 20 of history and some to spare.
 const SAMPLE_BARS: usize = 40;
-
-struct Check {
-    name: String,
-    passed: bool,
-    detail: String,
-    elapsed: Duration,
-}
 
 /// The sample `/infer` request: `SAMPLE_BARS` hourly bars of a gentle wave, the same on every run.
 fn sample_request() -> Value {
@@ -184,12 +178,9 @@ pub fn validate(context: &Context, url: &str, task: &str, junit: Option<&Path>) 
         .map_err(|e| Error::local(format!("starting the HTTP client: {e}")))?;
     let mut checks = Vec::new();
     let mut push = |name: &str, started: Instant, (passed, detail): (bool, String)| {
-        checks.push(Check {
-            name: name.to_owned(),
-            passed,
-            detail,
-            elapsed: started.elapsed(),
-        });
+        let mut check = Check::new(name, passed, detail);
+        check.elapsed = started.elapsed();
+        checks.push(check);
     };
 
     for name in ["health", "ready"] {
@@ -291,43 +282,16 @@ pub fn validate(context: &Context, url: &str, task: &str, junit: Option<&Path>) 
     };
     push("infer-latency", started, latency);
 
-    let passed = checks.iter().all(|c| c.passed);
     if let Some(path) = junit {
         std::fs::write(path, junit_xml(&checks))
             .map_err(|e| Error::local(format!("writing {}: {e}", path.display())))?;
     }
-    let document = json!({
-        "url": url,
-        "task": task,
-        "passed": passed,
-        "checks": checks.iter().map(|c| json!({"name": c.name, "passed": c.passed, "detail": c.detail})).collect::<Vec<_>>(),
-    });
-    let human: Vec<String> = checks
-        .iter()
-        .map(|c| {
-            format!(
-                "{:4}  {:18} {}",
-                if c.passed { "PASS" } else { "FAIL" },
-                c.name,
-                c.detail
-            )
-        })
-        .collect();
-    context.out.emit(&document, &human.join("\n"));
-    if passed {
-        Ok(())
-    } else {
-        let failed: Vec<&str> = checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| c.name.as_str())
-            .collect();
-        Err(Error::failed(format!(
-            "{url} breaks the model-server contract: {}",
-            failed.join(", ")
-        ))
-        .printed())
-    }
+    checks::report(
+        &context.out,
+        json!({ "url": url, "task": task }),
+        &checks,
+        |failed| format!("{url} breaks the model-server contract: {failed}"),
+    )
 }
 
 fn xml_escape(text: &str) -> String {
