@@ -20,6 +20,9 @@ pub enum Kind {
     Failed,
     /// The command line, the config or the machine.
     Local,
+    /// Stopped by a signal (Ctrl-C, SIGTERM) while it ran in the foreground: exit 130, as a
+    /// shell reports an interrupted command.
+    Stopped,
 }
 
 #[derive(Debug)]
@@ -80,6 +83,7 @@ impl Error {
         match self.kind {
             Kind::Refused { .. } | Kind::Failed => ExitCode::from(1),
             Kind::Local => ExitCode::from(2),
+            Kind::Stopped => ExitCode::from(130),
         }
     }
 
@@ -123,7 +127,7 @@ impl fmt::Display for Error {
             Kind::Refused { status, .. } => {
                 write!(f, "the server said no ({status}): {}", self.message)?;
             }
-            Kind::Failed | Kind::Local => write!(f, "{}", self.message)?,
+            Kind::Failed | Kind::Local | Kind::Stopped => write!(f, "{}", self.message)?,
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;

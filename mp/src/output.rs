@@ -2,11 +2,18 @@
 //! without, lines for people. Progress bars go to stderr, only when stdout is a terminal and
 //! neither `--json` nor `--quiet` was given.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
+
+/// Writes a line to stdout, flushed. A reader that went away (`mp ... | head -1`) is no error
+/// of the command's: the rest is dropped, where `println!` would panic.
+fn print_line(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Output {
@@ -26,16 +33,16 @@ impl Output {
     /// The command's result: `document` with `--json`, else `human` (one or more lines).
     pub fn emit(&self, document: &Value, human: &str) {
         if self.json {
-            println!("{document}");
+            print_line(&document.to_string());
         } else if !human.is_empty() {
-            println!("{}", human.trim_end_matches('\n'));
+            print_line(human.trim_end_matches('\n'));
         }
     }
 
     /// A line for people while a command works (a followed log's lines); nothing with `--json`.
     pub fn line(&self, text: &str) {
         if !self.json {
-            println!("{text}");
+            print_line(text);
         }
     }
 

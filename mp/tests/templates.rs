@@ -167,6 +167,8 @@ impl Dev {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Only the URL is read, then the pipe is closed, as a script that wants the URL does:
+        // `mp dev` must go on (and still stop its server) when nobody reads its output.
         let mut first = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
@@ -185,7 +187,8 @@ impl Dev {
             .arg(self.child.id().to_string())
             .status()
             .unwrap();
-        self.child.wait().unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "mp dev stopped by its handler");
     }
 }
 

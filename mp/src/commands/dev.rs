@@ -1,10 +1,12 @@
 //! `mp dev DIR`: the template's model server (`python3 server.py`) on a free port, in the
 //! foreground. `mp` prints its URL once the server says it listens, then passes its output
-//! through until it stops; stopping `mp` (Ctrl-C, SIGTERM) stops the server too.
+//! through until it stops; stopping `mp` (Ctrl-C, SIGTERM) stops the server too, and `mp`
+//! exits 130.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -40,16 +42,20 @@ pub fn dev(context: &Context, dir: &Path, port: u16) -> Result<()> {
         .take()
         .ok_or_else(|| Error::local("the server's output is not readable"))?;
     let child = Arc::new(Mutex::new(child));
+    // However `mp` leaves this function (an error, a panic), the server goes with it.
+    let _stops_the_server = StopOnDrop(Arc::clone(&child));
+    // The server is this command's: when `mp` is told to stop, the handler stops the server,
+    // whose end ends the loop below, which then says why.
+    let stopped = Arc::new(AtomicBool::new(false));
     {
-        let child = Arc::clone(&child);
-        // The server is this command's: when `mp` is told to stop, it stops the server first.
-        let stopping = ctrlc::set_handler(move || {
+        let (child, stopped) = (Arc::clone(&child), Arc::clone(&stopped));
+        let installed = ctrlc::set_handler(move || {
+            stopped.store(true, Ordering::SeqCst);
             if let Ok(mut child) = child.lock() {
                 let _ = child.kill();
             }
-            std::process::exit(130);
         });
-        if let Err(error) = stopping {
+        if let Err(error) = installed {
             eprintln!("mp: cannot stop the server with mp on a signal: {error}");
         }
     }
@@ -73,8 +79,6 @@ pub fn dev(context: &Context, dir: &Path, port: u16) -> Result<()> {
             dir.display()
         ),
     );
-    use std::io::Write;
-    std::io::stdout().flush()?;
     for line in lines {
         let line = line?;
         context.out.line(&line);
@@ -90,9 +94,30 @@ pub fn dev(context: &Context, dir: &Path, port: u16) -> Result<()> {
             None => std::thread::sleep(std::time::Duration::from_millis(50)),
         }
     };
-    if status.success() {
+    if stopped.load(Ordering::SeqCst) {
+        Err(Error {
+            kind: crate::error::Kind::Stopped,
+            message: "stopped: the model server is stopped too".to_owned(),
+            hint: None,
+            printed: true,
+        })
+    } else if status.success() {
         Ok(())
     } else {
         Err(Error::failed(format!("the model server exited {status}")).printed())
+    }
+}
+
+/// Kills and reaps the server when dropped.
+struct StopOnDrop(Arc<Mutex<Child>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Ok(mut child) = self.0.lock()
+            && child.try_wait().ok().flatten().is_none()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
