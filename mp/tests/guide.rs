@@ -22,6 +22,7 @@ fn the_mp_walk_through_of_the_ml_guide_runs_as_written() {
     );
     let server = Server::start();
     let terminal = Terminal::new();
+    let _dev = StopsDevOnDrop(terminal.path("dev.pid"));
     let mp_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mp"))
         .parent()
         .unwrap()
@@ -114,5 +115,17 @@ fn the_mp_walk_through_of_the_ml_guide_runs_as_written() {
             !output.contains(key.trim()),
             "the key was printed: {output}"
         );
+    }
+}
+
+/// A walk that fails half-way leaves no `mp dev` (and its model server) running: the pid the
+/// guide keeps in `dev.pid` is stopped when the test ends, however it ends.
+struct StopsDevOnDrop(std::path::PathBuf);
+
+impl Drop for StopsDevOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.0) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
     }
 }

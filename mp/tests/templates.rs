@@ -156,6 +156,18 @@ struct Dev {
     url: String,
 }
 
+/// A test that fails before `stop` stops `mp dev` all the same, and with it its server.
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .arg(self.child.id().to_string())
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Dev {
     fn start(terminal: &Terminal, dir: &str) -> Dev {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mp"))
