@@ -12,6 +12,7 @@ import queue
 import stat
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -20,6 +21,12 @@ HEARTBEAT_SECONDS = "MP_HEARTBEAT_SECONDS"
 DEFAULT_HEARTBEAT_SECONDS = 30.0
 # Signals waiting to be written; past this many, new ones are dropped (and logged).
 QUEUE_LIMIT = 1000
+# A write carries what came within this long of its first signal, at most BATCH_LIMIT (what
+# POST /api/signals/store takes in one array): at most 30 writes a minute, which with the
+# heartbeats stays inside the deployment's 60 writes a minute however busy the server is.
+SIGNAL_BATCH_SECONDS = "MP_SIGNAL_BATCH_SECONDS"
+DEFAULT_SIGNAL_BATCH_SECONDS = 2.0
+BATCH_LIMIT = 500
 TIMEOUT_SECONDS = 10.0
 
 
@@ -57,11 +64,13 @@ def read_env_file(path):
 class Settings:
     """Where to report and as whom. The token is kept out of repr() and every message."""
 
-    def __init__(self, api_url, deployment_id, token, heartbeat_seconds):
+    def __init__(self, api_url, deployment_id, token, heartbeat_seconds,
+                 batch_seconds=DEFAULT_SIGNAL_BATCH_SECONDS):
         self.api_url = api_url.rstrip("/")
         self.deployment_id = deployment_id
         self.token = token
         self.heartbeat_seconds = heartbeat_seconds
+        self.batch_seconds = batch_seconds
 
     def __repr__(self):
         return f"Settings({self.api_url!r}, {self.deployment_id!r}, token=<hidden>)"
@@ -85,14 +94,19 @@ def settings(environ, env_file=None):
         return None
     if not found[API_URL].startswith(("http://", "https://")):
         raise ConfigError(f"{API_URL} must be an http:// or https:// URL")
-    seconds = setting(HEARTBEAT_SECONDS)
-    try:
-        seconds = DEFAULT_HEARTBEAT_SECONDS if seconds is None else float(seconds)
-    except ValueError:
-        seconds = -1.0
-    if not 0.05 <= seconds <= 3600.0:
-        raise ConfigError(f"{HEARTBEAT_SECONDS} must be a number of seconds in 0.05..3600")
-    return Settings(found[API_URL], found[DEPLOYMENT_ID], found[TOKEN], seconds)
+    def seconds(name, default, low, high):
+        value = setting(name)
+        try:
+            value = default if value is None else float(value)
+        except ValueError:
+            value = -1.0
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be a number of seconds in {low:g}..{high:g}")
+        return value
+
+    heartbeat = seconds(HEARTBEAT_SECONDS, DEFAULT_HEARTBEAT_SECONDS, 0.05, 3600.0)
+    batch = seconds(SIGNAL_BATCH_SECONDS, DEFAULT_SIGNAL_BATCH_SECONDS, 0.01, 60.0)
+    return Settings(found[API_URL], found[DEPLOYMENT_ID], found[TOKEN], heartbeat, batch)
 
 
 def now_rfc3339():
@@ -196,10 +210,27 @@ class Reporter:
 
     def _writer(self):
         while True:
-            signal = self._signals.get()
-            if signal is None:
+            first = self._signals.get()
+            if first is None:
                 return
-            ok, problem = self.post("/api/signals/store", [signal])
+            batch, stopping = [first], False
+            deadline = time.monotonic() + self.config.batch_seconds
+            while len(batch) < BATCH_LIMIT:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    signal = self._signals.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if signal is None:
+                    stopping = True
+                    break
+                batch.append(signal)
+            ok, problem = self.post("/api/signals/store", batch)
             if not ok:
-                which = f"{signal['symbol']} {signal['timeframe']} {signal['timestamp']}"
-                log(f"signal {which} not stored: {problem}")
+                which = f"{first['symbol']} {first['timeframe']} {first['timestamp']}"
+                more = f" and {len(batch) - 1} more" if len(batch) > 1 else ""
+                log(f"signal {which}{more} not stored: {problem}")
+            if stopping:
+                return

@@ -24,6 +24,8 @@ from testsupport import (
 )
 from test_server import FEATURES_REQUEST
 
+import marketplace
+
 TOKEN = "sit_test_token_that_must_never_be_logged"
 
 
@@ -33,6 +35,7 @@ def settings(api, **extra):
         "MP_DEPLOYMENT_ID": "dep_000001",
         "MP_DEPLOYMENT_TOKEN": TOKEN,
         "MP_HEARTBEAT_SECONDS": "0.2",
+        "MP_SIGNAL_BATCH_SECONDS": "0.05",
     }
     values.update(extra)
     return values
@@ -79,7 +82,10 @@ class Reporting(unittest.TestCase):
         self.assert_token_kept_out_of(server)
 
     def test_every_answer_is_written_as_a_signal(self):
-        server = self.start("--no-env-file", **settings(self.api, MP_HEARTBEAT_SECONDS="60"))
+        server = self.start(
+            "--no-env-file",
+            **settings(self.api, MP_HEARTBEAT_SECONDS="60"),
+        )
         status, _, body = server.infer(dict(FEATURES_REQUEST, timestamp="2026-03-02T09:00:00Z"))
         self.assertEqual(status, 200)
         answer = json.loads(body)
@@ -104,6 +110,25 @@ class Reporting(unittest.TestCase):
         self.assertEqual(server.request("POST", "/infer", b"nope")[0], 400)
         time.sleep(0.3)
         self.assertEqual(len(self.api.to(SIGNALS)), 2, "a refused request writes nothing")
+
+    def test_answers_close_together_are_written_in_one_array(self):
+        server = self.start(
+            "--no-env-file",
+            **settings(self.api, MP_HEARTBEAT_SECONDS="60", MP_SIGNAL_BATCH_SECONDS="1"),
+        )
+        for _ in range(5):
+            self.assertEqual(server.infer(FEATURES_REQUEST)[0], 200)
+        (_, written), = self.api.wait_for(SIGNALS)
+        self.assertEqual(len(written), 5, "one write for the five answers")
+        time.sleep(1.1)
+        self.assertEqual(len(self.api.to(SIGNALS)), 1, "and no other")
+        server.stop()
+
+    def test_a_batch_window_out_of_range_is_refused(self):
+        for value in ("0", "61", "soon"):
+            with self.subTest(value=value):
+                with self.assertRaises(marketplace.ConfigError):
+                    marketplace.settings(dict(settings(self.api), MP_SIGNAL_BATCH_SECONDS=value))
 
     def test_the_settings_come_from_an_env_file_and_the_environment_wins(self):
         path = write_env_file(self.folder, settings(self.api, MP_DEPLOYMENT_ID="dep_from_file"))
@@ -174,6 +199,7 @@ class AFailingApi(unittest.TestCase):
                 MP_DEPLOYMENT_ID="dep_000001",
                 MP_DEPLOYMENT_TOKEN=TOKEN,
                 MP_HEARTBEAT_SECONDS="0.2",
+                MP_SIGNAL_BATCH_SECONDS="0.05",
             ),
         )
         try:
@@ -188,7 +214,8 @@ class AFailingApi(unittest.TestCase):
             server.stop()
         log = server.stderr()
         self.assertIn("heartbeat (ready) not recorded", log)
-        self.assertIn("signal EURUSD 1h 1970-01-01T00:00:00Z not stored", log)
+        self.assertIn("signal EURUSD 1h 1970-01-01T00:00:00Z", log)
+        self.assertIn("not stored", log)
         self.assertIn(expected_log, log)
         self.assertNotIn(TOKEN, log)
         self.assertNotIn("Traceback", log)
