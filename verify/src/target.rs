@@ -198,23 +198,41 @@ pub fn client() -> Result<reqwest::Client, Error> {
 }
 
 /// Sends one request. A transport failure is text without the URL (which would carry a port).
+///
+/// A `GET` or `HEAD` that got no answer at all is sent once more: a server may close a
+/// keep-alive connection just as the client reuses it, and a read can be sent again without
+/// changing anything. Nothing else is retried: a write that got no answer may have been done.
 pub async fn send(
     client: &reqwest::Client,
     base_url: &str,
     request: &Outgoing,
 ) -> (Result<Incoming, String>, Duration) {
     let started = Instant::now();
-    let result = send_inner(client, base_url, request).await;
+    let safe = matches!(request.method.as_str(), "GET" | "HEAD");
+    let result = match send_inner(client, base_url, request).await {
+        Err(Failure::NoAnswer(_)) if safe => send_inner(client, base_url, request).await,
+        other => other,
+    };
+    let result = result.map_err(|failure| match failure {
+        Failure::NoAnswer(why) | Failure::BrokenAnswer(why) => why,
+    });
     (result, started.elapsed())
+}
+
+/// How a request failed: with no answer at all (the connection refused or closed before a
+/// byte came back), or otherwise (a timeout, an answer cut short).
+enum Failure {
+    NoAnswer(String),
+    BrokenAnswer(String),
 }
 
 async fn send_inner(
     client: &reqwest::Client,
     base_url: &str,
     request: &Outgoing,
-) -> Result<Incoming, String> {
-    let method =
-        reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|e| e.to_string())?;
+) -> Result<Incoming, Failure> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|e| Failure::BrokenAnswer(e.to_string()))?;
     let mut builder = client.request(method, format!("{base_url}{}", request.path));
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
@@ -222,10 +240,16 @@ async fn send_inner(
     if let Some(body) = &request.body {
         builder = builder.body(body.clone());
     }
-    let response = builder
-        .send()
-        .await
-        .map_err(|e| describe(e.without_url()))?;
+    let response = builder.send().await.map_err(|e| {
+        // A server that took the whole timeout to say nothing is not asked twice.
+        let timed_out = e.is_timeout();
+        let why = describe(e.without_url());
+        if timed_out {
+            Failure::BrokenAnswer(why)
+        } else {
+            Failure::NoAnswer(why)
+        }
+    })?;
     let status = response.status().as_u16();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in response.headers() {
@@ -241,7 +265,7 @@ async fn send_inner(
     let body = response
         .bytes()
         .await
-        .map_err(|e| describe(e.without_url()))?
+        .map_err(|e| Failure::BrokenAnswer(describe(e.without_url())))?
         .to_vec();
     Ok(Incoming {
         status,

@@ -14,6 +14,7 @@ mod external;
 mod failing;
 mod load_errors;
 mod milestones;
+mod reconnect;
 mod secrets;
 mod seeding;
 mod update_expected;
