@@ -1,7 +1,7 @@
 //! `mp data list|info|pull`: every file through its signed URL with its SHA-256 checked, a
 //! partial file resumed with a range request, and a download whose bytes differ removed.
 
-use crate::support::{Server, Terminal};
+use crate::support::{Fake, Server, Terminal};
 
 fn pulled(server: &Server) -> (Terminal, serde_json::Value) {
     let terminal = Terminal::new();
@@ -174,16 +174,8 @@ fn an_expired_url_is_refreshed_once() {
                 }
             }),
         );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, router).await });
+    let fake = Fake::serve(router);
+    let url = fake.url.clone();
 
     let terminal = Terminal::new();
     terminal

@@ -16,19 +16,7 @@ fn a_trained_run_is_registered_deployed_and_beats_into_the_catalog() {
         .mp(&["train", "logs", "run_000001", "--follow", "--quiet"])
         .ok();
 
-    let registered = terminal
-        .mp(&[
-            "register",
-            "--name",
-            "eurusd-momentum",
-            "--version",
-            "1.0.0",
-            "--run",
-            "run_000001",
-            "--json",
-        ])
-        .ok()
-        .json();
+    let registered = terminal.registered_in_pilot(&server, "eurusd-momentum");
     assert_eq!(registered["created_model"], true, "{registered}");
     assert_eq!(registered["version"]["metrics_source"], "platform");
     let model_id = registered["model_id"].as_str().unwrap().to_owned();
@@ -52,11 +40,6 @@ fn a_trained_run_is_registered_deployed_and_beats_into_the_catalog() {
         (&serde_json::json!(false), &serde_json::json!(model_id))
     );
 
-    server.operator(
-        "POST",
-        &format!("/api/models/{model_id}/versions/{version_id}/stage"),
-        &serde_json::json!({"stage": "pilot"}),
-    );
     let deployed = terminal
         .mp(&[
             "deploy",

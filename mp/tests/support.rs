@@ -191,6 +191,38 @@ impl Terminal {
         }
     }
 
+    /// `mp register --name NAME --version 1.0.0 --run run_000001`, and the version promoted to
+    /// `pilot` by the operator; what `register --json` printed.
+    pub fn registered_in_pilot(&self, server: &Server, name: &str) -> Value {
+        let registered = self
+            .mp(&[
+                "register",
+                "--name",
+                name,
+                "--version",
+                "1.0.0",
+                "--run",
+                "run_000001",
+                "--json",
+            ])
+            .ok()
+            .json();
+        let (model_id, version_id) = (
+            &registered["model_id"],
+            &registered["version"]["version_id"],
+        );
+        server.operator(
+            "POST",
+            &format!(
+                "/api/models/{}/versions/{}/stage",
+                model_id.as_str().unwrap(),
+                version_id.as_str().unwrap()
+            ),
+            &json!({"stage": "pilot"}),
+        );
+        registered
+    }
+
     /// Logged in to `server` with a new vendor's key; the key.
     pub fn logged_in(&self, server: &Server, vendor: &str) -> String {
         let key = server.vendor(vendor);
@@ -204,4 +236,30 @@ impl Terminal {
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A stand-in server (a broken model server, a fake API) on loopback, served by a runtime of its
+/// own until dropped.
+pub struct Fake {
+    pub url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Fake {
+    pub fn serve(router: axum::Router) -> Fake {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, router).await });
+        Fake {
+            url,
+            _runtime: runtime,
+        }
+    }
 }

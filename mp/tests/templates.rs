@@ -232,31 +232,7 @@ fn a_model_server_from_a_run_passes_validate_beats_and_shows_in_the_catalog() {
         run["artifacts"]["sha256"]
     );
 
-    let registered = terminal
-        .mp(&[
-            "register",
-            "--name",
-            "eurusd-lr",
-            "--version",
-            "1.0.0",
-            "--run",
-            "run_000001",
-            "--json",
-        ])
-        .ok()
-        .json();
-    let (model_id, version_id) = (
-        registered["model_id"].as_str().unwrap().to_owned(),
-        registered["version"]["version_id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
-    server.operator(
-        "POST",
-        &format!("/api/models/{model_id}/versions/{version_id}/stage"),
-        &json!({"stage": "pilot"}),
-    );
+    terminal.registered_in_pilot(&server, "eurusd-lr");
     let deployed = terminal
         .mp(&[
             "deploy",

@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::support::Terminal;
+use crate::support::{Fake, Terminal};
 
 /// A model server that is healthy and ready but whose `/infer` answers a body without
 /// `model_version`, a new confidence every time, and a 500 to a request without bars.
-fn broken_server(runtime: &tokio::runtime::Runtime) -> String {
+fn broken_server() -> Fake {
     let calls = Arc::new(AtomicU64::new(0));
     let router = axum::Router::new()
         .route(
@@ -46,22 +46,13 @@ fn broken_server(runtime: &tokio::runtime::Runtime) -> String {
                 }
             }),
         );
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, router).await });
-    url
+    Fake::serve(router)
 }
 
 #[test]
 fn a_server_that_breaks_the_contract_fails_naming_each_check() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = broken_server(&runtime);
+    let fake = broken_server();
+    let url = fake.url.clone();
     let terminal = Terminal::new();
     let run = terminal.mp(&[
         "validate",
