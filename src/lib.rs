@@ -20,6 +20,8 @@
 //!   list, [`http::run`] serves it. Auth, idempotency, body limits and request validation live
 //!   there once. [`contracts`]: the generated schemas, the drift check, the OpenAPI document.
 //!   [`console`]: the web console's page.
+//! - [`sse`]: reading an event stream (a followed training log), for the verifier, `mp` and the
+//!   tests.
 //! - [`bench`]: the matching and HTTP benchmarks behind `marketref bench` (`BENCHMARKS.md`).
 //!
 //! # How a request flows
@@ -47,6 +49,7 @@ pub mod json;
 pub mod log;
 pub mod manifest;
 pub mod reason;
+pub mod sse;
 pub mod store;
 
 pub use error::{ApiError, Error, ErrorKind};

@@ -46,27 +46,6 @@ fn follow(server: &TestServer, vendor: &Vendor, run_id: &str) -> reqwest::Reques
         .bearer_auth(&vendor.key)
 }
 
-/// One parsed event: id, name, data.
-type Event = (Option<String>, String, String);
-
-/// The events of an event-stream body (comments and keep-alives left out).
-fn events(text: &str) -> Vec<Event> {
-    text.split("\n\n")
-        .filter_map(|block| {
-            let (mut id, mut name, mut data) = (None, "message".to_owned(), Vec::new());
-            for line in block.lines() {
-                match line.split_once(':') {
-                    Some(("id", value)) => id = Some(value.trim_start().to_owned()),
-                    Some(("event", value)) => name = value.trim_start().to_owned(),
-                    Some(("data", value)) => data.push(value.trim_start().to_owned()),
-                    _ => {}
-                }
-            }
-            (!data.is_empty()).then(|| (id, name, data.join("\n")))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_followed_log_sends_each_line_then_the_end_and_resumes_after_last_event_id() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,21 +61,21 @@ async fn a_followed_log_sends_each_line_then_the_end_and_resumes_after_last_even
         .await
         .expect("the stream ends when the run does")
         .unwrap();
-    let all = events(&body);
+    let all = marketref::sse::parse(&body);
     let (end, lines) = all.split_last().unwrap();
-    assert_eq!(end.1, "end", "{body}");
+    assert_eq!(end.event, "end", "{body}");
     assert_eq!(
-        serde_json::from_str::<Value>(&end.2).unwrap(),
+        serde_json::from_str::<Value>(&end.data).unwrap(),
         json!({"status": "succeeded"})
     );
-    let ids: Vec<u64> = lines
-        .iter()
-        .map(|e| e.0.as_ref().unwrap().parse().unwrap())
-        .collect();
+    let ids: Vec<u64> = lines.iter().map(|e| e.id.parse().unwrap()).collect();
     assert_eq!(ids, (1..=lines.len() as u64).collect::<Vec<_>>(), "{body}");
-    assert!(lines.iter().all(|e| e.1 == "log"));
+    assert!(lines.iter().all(|e| e.event == "log"));
     assert_eq!(
-        lines.iter().filter(|e| e.2.starts_with("epoch ")).count(),
+        lines
+            .iter()
+            .filter(|e| e.data.starts_with("epoch "))
+            .count(),
         30
     );
     // The same lines as the text log.
@@ -108,7 +87,7 @@ async fn a_followed_log_sends_each_line_then_the_end_and_resumes_after_last_even
     let text = String::from_utf8(text.bytes).unwrap();
     assert_eq!(
         text.lines().collect::<Vec<_>>(),
-        lines.iter().map(|e| e.2.as_str()).collect::<Vec<_>>()
+        lines.iter().map(|e| e.data.as_str()).collect::<Vec<_>>()
     );
 
     // Resumed after event 3 (and `since` is overridden by the header).
@@ -120,8 +99,8 @@ async fn a_followed_log_sends_each_line_then_the_end_and_resumes_after_last_even
         .text()
         .await
         .unwrap();
-    let resumed = events(&resumed);
-    assert_eq!(resumed[0].0.as_deref(), Some("4"));
+    let resumed = marketref::sse::parse(&resumed);
+    assert_eq!(resumed[0].id, "4");
     assert_eq!(resumed.len(), all.len() - 3);
     // A header that is no event id is refused before anything streams.
     let refused = server

@@ -106,7 +106,7 @@ pub fn response_schema_check(
         return None;
     }
     if let (true, Some(stream)) = (streamed, &operation.event_stream) {
-        let events = crate::event_stream::parse(&String::from_utf8_lossy(&response.body));
+        let events = marketref::sse::parse(&String::from_utf8_lossy(&response.body));
         let last = events.last().map(|event| event.event.as_str());
         return Some(Check::judged(
             "event stream",

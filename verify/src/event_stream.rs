@@ -1,189 +1,31 @@
-//! A `text/event-stream` body read as a browser's `EventSource` reads it (the WHATWG HTML
-//! standard, "Interpreting an event stream"), so that steps check its events with the same JSON
-//! expectations as any other body: `{"events": [{"id", "event", "data"}, ...]}`.
-//!
-//! Comments (the keep-alives a server sends while it waits) and `retry:` lines carry no event
-//! and leave no trace, so the record is the same however long the server waited.
+//! A `text/event-stream` body as steps check it and records keep it:
+//! `{"events": [{"id", "event", "data"}, ...]}`, read by [`marketref::sse`] as a browser's
+//! `EventSource` reads it, so that steps check its events with the same JSON expectations as
+//! any other body. Keep-alive comments leave no trace.
 
 use serde_json::{Value, json};
 
-/// One dispatched event: its name (`message` unless the stream names one), its data lines
-/// joined with `\n`, and the last event id the stream had set when it was dispatched (the id a
-/// client resumes from with `Last-Event-ID`; `""` before any).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
-    pub id: String,
-    pub event: String,
-    pub data: String,
-}
-
-/// The events of a whole stream, in order. An event still being written when the stream ended
-/// (no blank line after it) is not dispatched, as a browser would not dispatch it.
-pub fn parse(text: &str) -> Vec<Event> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut events = Vec::new();
-    let (mut last_id, mut name, mut data) = (String::new(), String::new(), String::new());
-    for line in lines(text) {
-        if line.is_empty() {
-            if !data.is_empty() {
-                data.pop(); // the `\n` after the last data line
-                events.push(Event {
-                    id: last_id.clone(),
-                    event: if name.is_empty() {
-                        "message".to_owned()
-                    } else {
-                        std::mem::take(&mut name)
-                    },
-                    data: std::mem::take(&mut data),
-                });
-            }
-            name.clear();
-            continue;
-        }
-        if line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line, ""),
-        };
-        match field {
-            "event" => value.clone_into(&mut name),
-            "data" => {
-                data.push_str(value);
-                data.push('\n');
-            }
-            "id" if !value.contains('\0') => value.clone_into(&mut last_id),
-            _ => {}
-        }
-    }
-    events
-}
-
-/// The stream's lines: ended by CRLF, LF or CR. The text after the last line end is an
-/// unfinished line, which is dropped.
-fn lines(text: &str) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut rest = text;
-    while let Some(end) = rest.find(['\r', '\n']) {
-        lines.push(&rest[..end]);
-        let skip = if rest[end..].starts_with("\r\n") {
-            2
-        } else {
-            1
-        };
-        rest = &rest[end + skip..];
-    }
-    lines
-}
+pub use marketref::sse::is_event_stream;
 
 /// The body as steps see it and records keep it.
 pub fn as_json(body: &[u8]) -> Value {
-    let events: Vec<Value> = parse(&String::from_utf8_lossy(body))
+    let events: Vec<Value> = marketref::sse::parse(&String::from_utf8_lossy(body))
         .into_iter()
         .map(|event| json!({"id": event.id, "event": event.event, "data": event.data}))
         .collect();
     json!({ "events": events })
 }
 
-/// Whether a `content-type` value is an event stream's.
-pub fn is_event_stream(content_type: &str) -> bool {
-    content_type.split(';').next().is_some_and(|essence| {
-        essence
-            .trim()
-            .eq_ignore_ascii_case(marketref::manifest::EVENT_STREAM_MEDIA_TYPE)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn event(id: &str, event: &str, data: &str) -> Event {
-        Event {
-            id: id.to_owned(),
-            event: event.to_owned(),
-            data: data.to_owned(),
-        }
-    }
-
     #[test]
-    fn named_events_with_ids_in_order() {
-        let text = "id: 1\nevent: log\ndata: queued\n\nid: 2\nevent: log\ndata: started\n\nevent: end\ndata: {\"status\":\"succeeded\"}\n\n";
+    fn as_json_lists_the_events() {
         assert_eq!(
-            parse(text),
-            [
-                event("1", "log", "queued"),
-                event("2", "log", "started"),
-                event("2", "end", "{\"status\":\"succeeded\"}"),
-            ],
-            "an event without an id keeps the stream's last one"
-        );
-    }
-
-    #[test]
-    fn comments_retry_and_unknown_fields_leave_no_trace() {
-        let with = ": keep-alive\n\nretry: 1000\nid: 7\nfoo: bar\ndata: x\n\n: keep-alive\n\n";
-        assert_eq!(parse(with), [event("7", "message", "x")]);
-        assert_eq!(parse(with), parse("id: 7\ndata: x\n\n"));
-    }
-
-    #[test]
-    fn data_lines_join_with_a_newline_and_one_leading_space_is_dropped() {
-        assert_eq!(
-            parse("data:  two spaces\ndata:none\ndata\n\n"),
-            [event("", "message", " two spaces\nnone\n")]
-        );
-    }
-
-    #[test]
-    fn every_line_ending_counts_and_a_bom_is_skipped() {
-        let expected = [event("1", "log", "a"), event("2", "log", "b")];
-        for text in [
-            "id: 1\nevent: log\ndata: a\n\nid: 2\nevent: log\ndata: b\n\n",
-            "id: 1\r\nevent: log\r\ndata: a\r\n\r\nid: 2\r\nevent: log\r\ndata: b\r\n\r\n",
-            "id: 1\revent: log\rdata: a\r\rid: 2\revent: log\rdata: b\r\r",
-            "\u{feff}id: 1\nevent: log\ndata: a\n\nid: 2\nevent: log\ndata: b\n\n",
-        ] {
-            assert_eq!(parse(text), expected, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn an_event_without_data_or_unfinished_is_not_dispatched() {
-        assert_eq!(parse("event: log\n\nid: 3\n\n"), []);
-        assert_eq!(
-            parse("data: a\n\ndata: cut off"),
-            [event("", "message", "a")]
-        );
-        assert_eq!(
-            parse("id: 4\n\ndata: b\n\n"),
-            [event("4", "message", "b")],
-            "an id line alone still sets the last event id"
-        );
-    }
-
-    #[test]
-    fn an_id_with_a_nul_is_ignored_and_an_empty_id_resets() {
-        assert_eq!(
-            parse("id: 5\ndata: a\n\nid: 6\0\ndata: b\n\nid\ndata: c\n\n"),
-            [
-                event("5", "message", "a"),
-                event("5", "message", "b"),
-                event("", "message", "c"),
-            ]
-        );
-    }
-
-    #[test]
-    fn as_json_lists_the_events_and_the_media_type_is_recognised() {
-        assert_eq!(
-            as_json(b"id: 1\nevent: log\ndata: a\n\n"),
+            as_json(b"id: 1\nevent: log\ndata: a\n\n: keep-alive\n\n"),
             json!({"events": [{"id": "1", "event": "log", "data": "a"}]})
         );
         assert_eq!(as_json(b""), json!({"events": []}));
-        assert!(is_event_stream("text/event-stream"));
-        assert!(is_event_stream("Text/Event-Stream; charset=utf-8"));
-        assert!(!is_event_stream("text/plain; charset=utf-8"));
     }
 }

@@ -8,6 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use marketref::headers::LAST_EVENT_ID;
+use marketref::manifest::{EventStream, Manifest};
+use marketref::sse::{Event, EventReader};
 use serde_json::{Map, Value, json};
 
 use crate::Context;
@@ -17,6 +19,8 @@ use crate::commands::account::text;
 use crate::commands::all_pages;
 use crate::error::{Error, Result};
 
+/// The operation a run's log is read with.
+const LOGS_OPERATION: &str = "mlTraining.logs";
 /// Times a followed stream is opened again after it broke off before its end.
 const FOLLOW_RECONNECTS: u32 = 5;
 
@@ -172,19 +176,25 @@ pub fn logs(context: &Context, run_id: &str, follow: bool, since: u64) -> Result
     Ok(())
 }
 
-/// One event of a stream.
-#[derive(Default)]
-struct Event {
-    id: Option<String>,
-    name: String,
-    data: String,
+/// How the manifest says a run's log is followed: the query that asks for the stream, and
+/// the event that ends it.
+fn log_stream() -> Result<&'static EventStream> {
+    Manifest::embedded()
+        .operation(LOGS_OPERATION)
+        .and_then(|operation| operation.event_stream.as_ref())
+        .ok_or_else(|| {
+            Error::local(format!(
+                "this build's manifest has no event stream for {LOGS_OPERATION}"
+            ))
+        })
 }
 
-/// Follows the run's log until its `end` event.
+/// Follows the run's log until its end event.
 fn followed(context: &Context, client: &Client, run_id: &str, since: u64) -> Result<()> {
+    let stream = log_stream()?;
     let path = client::with_query(
         &format!("{}/logs", run_path(run_id)),
-        &[("follow", Some("true".to_owned()))],
+        &[(stream.query.as_str(), Some(stream.value.clone()))],
     );
     let spinner = context.out.spinner(&format!("following {run_id}"));
     let mut last_id = since;
@@ -201,31 +211,21 @@ fn followed(context: &Context, client: &Client, run_id: &str, since: u64) -> Res
         }
         let mut end = None;
         let read = read_events(BufReader::new(response), |event| {
-            if let Some(id) = event.id.as_deref().and_then(|id| id.parse().ok()) {
+            if let Ok(id) = event.id.parse() {
                 last_id = id;
             }
-            match event.name.as_str() {
-                "end" => {
-                    let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
-                    end = Some(data["status"].as_str().unwrap_or("unknown").to_owned());
-                    false
-                }
-                _ => {
-                    if event.data.starts_with("epoch ") {
-                        spinner.set_message(
-                            event
-                                .data
-                                .split(" loss")
-                                .next()
-                                .unwrap_or_default()
-                                .to_owned(),
-                        );
-                    }
-                    spinner.suspend(|| context.out.line(&event.data));
-                    lines.push(json!({"seq": last_id, "text": event.data}));
-                    true
-                }
+            if event.event == stream.end_event {
+                let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+                end = Some(data["status"].as_str().unwrap_or("unknown").to_owned());
+                return false;
             }
+            if let Some(epoch) = event.data.strip_prefix("epoch ") {
+                let epoch = epoch.split(" loss").next().unwrap_or_default();
+                spinner.set_message(format!("epoch {epoch}"));
+            }
+            spinner.suspend(|| context.out.line(&event.data));
+            lines.push(json!({"seq": last_id, "text": event.data}));
+            true
         });
         if let Some(status) = end {
             break status;
@@ -251,37 +251,16 @@ fn followed(context: &Context, client: &Client, run_id: &str, since: u64) -> Res
     }
 }
 
-/// Reads a `text/event-stream` line by line, calling `each` with every dispatched event until
-/// it answers `false` or the stream ends (the WHATWG rules: `data:` lines joined, comments and
-/// unknown fields ignored).
+/// Reads a `text/event-stream` line by line as it comes ([`EventReader`]: the WHATWG rules),
+/// calling `each` with every dispatched event until it answers `false` or the stream ends.
 fn read_events(reader: impl BufRead, mut each: impl FnMut(Event) -> bool) -> std::io::Result<()> {
-    let mut event = Event::default();
-    let mut data_lines: Vec<String> = Vec::new();
+    let mut events = EventReader::default();
     for line in reader.lines() {
         let line = line?;
-        let line = line.strip_suffix('\r').unwrap_or(&line);
-        if line.is_empty() {
-            if !data_lines.is_empty() {
-                event.data = data_lines.join("\n");
-                if !each(std::mem::take(&mut event)) {
-                    return Ok(());
-                }
-            }
-            data_lines.clear();
-            event = Event::default();
-            continue;
-        }
-        if line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = line
-            .split_once(':')
-            .map_or((line, ""), |(f, v)| (f, v.strip_prefix(' ').unwrap_or(v)));
-        match field {
-            "event" => event.name = value.to_owned(),
-            "data" => data_lines.push(value.to_owned()),
-            "id" => event.id = Some(value.to_owned()),
-            _ => {}
+        if let Some(event) = events.line(line.strip_suffix('\r').unwrap_or(&line))
+            && !each(event)
+        {
+            return Ok(());
         }
     }
     Ok(())
@@ -311,17 +290,28 @@ mod tests {
         let stream = ": keep-alive\n\nid: 1\nevent: log\ndata: a\n\nid: 2\r\nevent: log\r\ndata: b\r\ndata: c\r\n\r\nevent: end\ndata: {}\n\nid: 9\ndata: after\n\n";
         let mut seen = Vec::new();
         read_events(stream.as_bytes(), |event| {
-            seen.push((event.id.clone(), event.name.clone(), event.data.clone()));
-            event.name != "end"
+            seen.push((event.id.clone(), event.event.clone(), event.data.clone()));
+            event.event != "end"
         })
         .unwrap();
         assert_eq!(
             seen,
             [
-                (Some("1".to_owned()), "log".to_owned(), "a".to_owned()),
-                (Some("2".to_owned()), "log".to_owned(), "b\nc".to_owned()),
-                (None, "end".to_owned(), "{}".to_owned()),
-            ]
+                ("1".to_owned(), "log".to_owned(), "a".to_owned()),
+                ("2".to_owned(), "log".to_owned(), "b\nc".to_owned()),
+                ("2".to_owned(), "end".to_owned(), "{}".to_owned()),
+            ],
+            "CRLF lines too; an event without an id carries the stream's last; nothing after the end"
         );
+    }
+
+    #[test]
+    fn the_log_is_followed_as_the_manifest_says() {
+        let stream = log_stream().unwrap();
+        assert_eq!(
+            (stream.query.as_str(), stream.value.as_str()),
+            ("follow", "true")
+        );
+        assert_eq!(stream.end_event, "end");
     }
 }
