@@ -203,6 +203,16 @@ impl OpContext<'_> {
         }
     }
 
+    /// Whether the request asks for the operation's event stream (the manifest's
+    /// `event_stream`: its query parameter with its value).
+    pub fn asks_for_stream(&self) -> bool {
+        let texts = self.query.iter().filter_map(|(name, value)| match value {
+            QueryValue::Text(text) => Some((name.as_str(), text.as_str())),
+            QueryValue::Integer(_) => None,
+        });
+        self.operation.asks_for_stream(texts)
+    }
+
     pub fn query_int(&self, name: &str) -> Option<i64> {
         match self.query.get(name)? {
             QueryValue::Integer(value) => Some(*value),

@@ -190,7 +190,8 @@ pub(super) fn get(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiErro
     respond(&view(ctx, run))
 }
 
-/// `GET .../logs`: the lines after `since` as text, or with `follow=true` as an event stream
+/// `GET .../logs`: the lines after `since` as text, or (`follow=true`, as the manifest's
+/// `event_stream` says) as an event stream
 /// that ends when the run has finished and every line was sent.
 pub(super) fn logs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiError> {
     let tx = store::of(tx)?;
@@ -200,7 +201,7 @@ pub(super) fn logs(ctx: &OpContext<'_>, tx: &mut dyn Tx) -> Result<Reply, ApiErr
         .query_int("since")
         .and_then(|since| u64::try_from(since).ok())
         .unwrap_or(0);
-    if ctx.query_str("follow") == Some("true") {
+    if ctx.asks_for_stream() {
         let run_id = run.run_id;
         return Ok(Reply::Events(EventsReply {
             after: since,
