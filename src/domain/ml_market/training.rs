@@ -15,7 +15,7 @@
 //!
 //! [`trainer`]: super::trainer
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -78,28 +78,15 @@ pub fn log_lines(
 fn interrupt_abandoned(context: &WorkerContext) -> Result<(), String> {
     let mut tx = context.store.write().map_err(|e| e.to_string())?;
     let ml = store::of(tx.as_mut()).map_err(|e| e.to_string())?;
-    let now = format_rfc3339_millis(context.clock.now());
     for run in ml
         .runs_in_status(TrainingStatus::Running)
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|run| run.provider == Provider::Local)
     {
-        let failed = TrainingRecord {
-            status: TrainingStatus::Failed,
-            failure_reason: Some(FailureReason::Interrupted),
-            finished_at: Some(now.clone()),
-            ..run
-        };
-        if ml
-            .update_training_run(&failed, TrainingStatus::Running)
-            .map_err(|e| e.to_string())?
-        {
-            ml.append_training_log(
-                &failed.run_id,
-                "failed: interrupted (the server stopped while it trained)",
-            )
-            .map_err(|e| e.to_string())?;
+        let failed = failed(context, &run, FailureReason::Interrupted);
+        let line = "failed: interrupted (the server stopped while it trained)";
+        if end_run(ml, &failed, line).map_err(|e| e.to_string())? {
             tracing::warn!(run_id = %failed.run_id, "a training run was interrupted");
         }
     }
@@ -122,11 +109,11 @@ fn work(context: &WorkerContext, data_dir: &Path) {
     }
 }
 
-/// A run this worker took, with what it trains on.
+/// A run this worker took, with the names of the round's train and validation files (`None`
+/// when the round has no such files any more).
 struct Claimed {
     run: TrainingRecord,
-    train: PathBuf,
-    validation: PathBuf,
+    file_names: Option<(String, String)>,
 }
 
 /// Takes the oldest queued `local` run: `None` when there is none (or another worker took it
@@ -152,7 +139,7 @@ fn claim(context: &WorkerContext) -> Result<Option<Claimed>, StoreError> {
     }
     ml.append_training_log(&running.run_id, &started_line(&running))?;
     tx.commit()?;
-    let names = round.map(|round| {
+    let file_names = round.and_then(|round| {
         let name_of = |kind: FileKind| {
             round
                 .files
@@ -160,16 +147,11 @@ fn claim(context: &WorkerContext) -> Result<Option<Claimed>, StoreError> {
                 .find(|file| file.kind == kind)
                 .map(|file| file.name.clone())
         };
-        (name_of(FileKind::Train), name_of(FileKind::Validation))
+        Some((name_of(FileKind::Train)?, name_of(FileKind::Validation)?))
     });
-    let (train, validation) = match names {
-        Some((Some(train), Some(validation))) => (train, validation),
-        _ => (String::new(), String::new()),
-    };
     Ok(Some(Claimed {
-        train: PathBuf::from(train),
-        validation: PathBuf::from(validation),
         run: running,
+        file_names,
     }))
 }
 
@@ -196,21 +178,15 @@ enum Stop {
 
 /// Trains a claimed run to its end.
 fn train(context: &WorkerContext, data_dir: &Path, claimed: Claimed) {
-    let Claimed {
-        run,
-        train,
-        validation,
-    } = claimed;
-    let read = |name: &Path| -> Result<Split, String> {
-        if name.as_os_str().is_empty() {
-            return Err("the round has no train and validation files".to_owned());
-        }
-        let path = files::file_path(data_dir, &run.spec.round_id, &name.to_string_lossy());
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", name.display()))?;
-        Split::parse(&text).map_err(|e| format!("{}: {}", name.display(), e.0))
+    let Claimed { run, file_names } = claimed;
+    let read = |name: &str| -> Result<Split, String> {
+        let path = files::file_path(data_dir, &run.spec.round_id, name);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
+        Split::parse(&text).map_err(|e| format!("{name}: {}", e.0))
     };
-    let splits = read(&train).and_then(|train| Ok((train, read(&validation)?)));
+    let splits = file_names
+        .ok_or_else(|| "the round has no train and validation files".to_owned())
+        .and_then(|(train, validation)| Ok((read(&train)?, read(&validation)?)));
     let (train_split, validation_split) = match splits {
         Ok(splits) => splits,
         Err(problem) => {
@@ -343,27 +319,39 @@ fn progress(store: &dyn Store, run_id: &str, line: &str) -> Result<bool, StoreEr
     Ok(running)
 }
 
-fn finish_failed(context: &WorkerContext, run: &TrainingRecord, reason: FailureReason, line: &str) {
-    let failed = TrainingRecord {
+/// `run`, failed now for `reason`.
+fn failed(context: &WorkerContext, run: &TrainingRecord, reason: FailureReason) -> TrainingRecord {
+    TrainingRecord {
         status: TrainingStatus::Failed,
         failure_reason: Some(reason),
         finished_at: Some(format_rfc3339_millis(context.clock.now())),
         ..run.clone()
-    };
-    finish(context, &failed, line);
+    }
 }
 
-/// Writes a run's end and its last line, if it is still running.
+fn finish_failed(context: &WorkerContext, run: &TrainingRecord, reason: FailureReason, line: &str) {
+    finish(context, &failed(context, run, reason), line);
+}
+
+/// Writes a run's end and its last line in `ml`'s transaction, if it is still running;
+/// whether it was.
+fn end_run(ml: &mut dyn MlStore, ended: &TrainingRecord, line: &str) -> Result<bool, StoreError> {
+    if !ml.update_training_run(ended, TrainingStatus::Running)? {
+        return Ok(false);
+    }
+    ml.append_training_log(&ended.run_id, line)?;
+    Ok(true)
+}
+
+/// Writes a run's end and its last line in a transaction of its own, if it is still running.
 fn finish(context: &WorkerContext, ended: &TrainingRecord, line: &str) {
     let written = (|| -> Result<bool, StoreError> {
         let mut tx = context.store.write()?;
-        let ml = store::of(tx.as_mut())?;
-        if !ml.update_training_run(ended, TrainingStatus::Running)? {
-            return Ok(false);
+        let ended_now = end_run(store::of(tx.as_mut())?, ended, line)?;
+        if ended_now {
+            tx.commit()?;
         }
-        ml.append_training_log(&ended.run_id, line)?;
-        tx.commit()?;
-        Ok(true)
+        Ok(ended_now)
     })();
     match written {
         Ok(true) => {
