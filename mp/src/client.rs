@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use marketref::headers::{AUTHORIZATION, CONTRACTS_VERSION};
 use marketref::manifest::Manifest;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::blocking::{Client as Http, RequestBuilder, Response};
 use serde_json::Value;
 
@@ -133,31 +134,49 @@ pub fn refused(response: Response) -> Error {
     refusal(status, serde_json::from_str(&text).ok().as_ref(), &text)
 }
 
-/// `path?name=value&...`, the values URL-encoded.
+/// `path?name=value&...`, the values given form-encoded (those that are `None` left out).
 pub fn with_query(path: &str, query: &[(&str, Option<String>)]) -> String {
-    let pairs: Vec<String> = query
+    let given: Vec<(&str, &str)> = query
         .iter()
-        .filter_map(|(name, value)| {
-            value
-                .as_ref()
-                .map(|value| format!("{name}={}", encode(value)))
-        })
+        .filter_map(|(name, value)| Some((*name, value.as_deref()?)))
         .collect();
-    if pairs.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", pairs.join("&"))
+    match serde_urlencoded::to_string(&given) {
+        Ok(encoded) if !encoded.is_empty() => format!("{path}?{encoded}"),
+        _ => path.to_owned(),
     }
 }
 
-/// Percent-encodes everything but the unreserved characters of RFC 3986.
+/// Everything but RFC 3986's unreserved characters, which a path segment keeps as they are.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `text` as one path segment: an id with a `/` or a space stays one segment.
 pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_and_a_query_are_encoded() {
+        assert_eq!(encode("run_000001"), "run_000001");
+        assert_eq!(encode("a/b c~é"), "a%2Fb%20c~%C3%A9");
+        assert_eq!(
+            with_query(
+                "/api/catalog",
+                &[
+                    ("task", Some("signal".into())),
+                    ("cursor", None),
+                    ("q", Some("a&b".into()))
+                ]
+            ),
+            "/api/catalog?task=signal&q=a%26b"
+        );
+        assert_eq!(with_query("/x", &[("cursor", None)]), "/x");
+    }
 }
