@@ -53,3 +53,15 @@ pub fn section<'a>(markdown: &'a str, name: &str) -> &'a str {
         .expect("end marker");
     &markdown[start..end]
 }
+
+/// A documented block as its test runs it: bash with `-euo pipefail` in `dir`, the guides'
+/// `localhost:3005` pointing at `port`. The caller adds what the block needs of the
+/// environment, then runs it.
+pub fn bash(block: &str, port: u16, dir: &std::path::Path) -> std::process::Command {
+    let script = block.replace("localhost:3005", &format!("127.0.0.1:{port}"));
+    let mut command = std::process::Command::new("bash");
+    command
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir);
+    command
+}

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-pub use crate::doc_blocks::{ShBlock, section, sh_blocks};
+pub use crate::doc_blocks::{ShBlock, bash, section, sh_blocks};
 use crate::support::root;
 
 /// Runs every block against `server` and checks each: exit 0, and the expected reason code for
@@ -115,15 +115,10 @@ impl ServedBinary {
         }
     }
 
-    /// Runs a documented shell block against this server.
+    /// Runs a documented shell block against this server. Files a block writes (a saved key,
+    /// a download) land in the server's temporary folder.
     pub fn run(&self, block: &str) -> std::process::Output {
-        let script = block.replace("localhost:3005", &format!("127.0.0.1:{}", self.port));
-        // Files a block writes (a saved key, a download) land in the server's temporary folder.
-        Command::new("bash")
-            .args(["-euo", "pipefail", "-c", &script])
-            .current_dir(self._dir.path())
-            .output()
-            .unwrap()
+        bash(block, self.port, self._dir.path()).output().unwrap()
     }
 
     /// SIGTERM, then the exit status.

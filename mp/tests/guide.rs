@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::doc_blocks::{section, sh_blocks};
+use crate::doc_blocks::{bash, section, sh_blocks};
 use crate::support::{Server, Terminal};
 
 #[test]
@@ -32,15 +32,10 @@ fn the_mp_walk_through_of_the_ml_guide_runs_as_written() {
         mp_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
     let mut outputs = Vec::new();
     for block in &blocks {
-        let script = block
-            .text
-            .replace("localhost:3005", &format!("127.0.0.1:{port}"));
-        let output = Command::new("bash")
-            .args(["-euo", "pipefail", "-c", &script])
-            .current_dir(terminal.home.path())
+        let output = bash(&block.text, port, terminal.home.path())
             .env("PATH", &path)
             .env("XDG_CONFIG_HOME", terminal.home.path().join("config"))
             .env("PYTHONDONTWRITEBYTECODE", "1")
