@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use marketref::clock::SystemClock;
 use marketref::credentials::Pepper;
 use marketref::http::{AppState, RuntimeConfig, RuntimeOptions};
-use marketref::store::SqliteStore;
+use marketref::store::{Location, Store};
 use marketref::{Error, ErrorKind};
 
 /// Request handling and matching allocate many small, short-lived objects across threads;
@@ -34,8 +34,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the reference server on the embedded SQLite store.
+    /// Run the reference server (on the embedded SQLite store unless --db names Postgres).
     Serve(ServeArgs),
+    /// Bring a store's schema up to this binary's (serve does it too, on start).
+    ///
+    /// Example: marketref migrate --db postgres://marketref@127.0.0.1:5432/marketref
+    Migrate {
+        #[arg(long, default_value = "./marketref.db")]
+        db: Location,
+    },
     /// Check, write or print the contract files (schemas, reason codes, OpenAPI).
     Contracts {
         #[command(subcommand)]
@@ -71,9 +78,9 @@ enum VendorsCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// The SQLite file the server uses.
+        /// The store the server uses: a SQLite file or a Postgres URL.
         #[arg(long, default_value = "./marketref.db")]
-        db: PathBuf,
+        db: Location,
         /// Hash with the development pepper when MARKETREF_TOKEN_PEPPER is not set (for a
         /// server started with --dev).
         #[arg(long)]
@@ -120,8 +127,9 @@ enum RoundsCommand {
         round_id: String,
         #[arg(long)]
         current: bool,
+        /// The store the server uses: a SQLite file or a Postgres URL.
         #[arg(long, default_value = "./marketref.db")]
-        db: PathBuf,
+        db: Location,
         #[arg(long, default_value = "./marketref-data")]
         data_dir: PathBuf,
     },
@@ -251,9 +259,11 @@ struct ServeArgs {
     /// unless --allow-remote is given.
     #[arg(long, default_value = "127.0.0.1:3005")]
     addr: SocketAddr,
-    /// SQLite database file; created when missing.
+    /// The store: a SQLite file, created when missing (a path, or sqlite://PATH), or a
+    /// Postgres database (postgres://USER@HOST:PORT/DB, libpq style), migrated on start.
+    /// Several instances share one Postgres database.
     #[arg(long, default_value = "./marketref.db")]
-    db: PathBuf,
+    db: Location,
     /// Mount the dev-only operations (POST /dev/fixtures, POST /dev/reset); credentials are
     /// hashed with the development pepper unless MARKETREF_TOKEN_PEPPER is set.
     #[arg(long)]
@@ -307,6 +317,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Migrate { db } => migrate(&db),
         Command::Contracts { command } => contracts(command),
         Command::Bench { command } => bench(command),
         Command::Vendors { command } => vendors(command),
@@ -346,7 +357,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let store = open_store(&args.db)?;
     let state = AppState::new(RuntimeConfig {
-        store: Arc::new(store),
+        store,
         clock: Arc::new(SystemClock),
         dev: args.dev,
         options: serve_options(&args)?,
@@ -357,7 +368,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, db = %args.db.display(), dev = args.dev, console = %format!("http://{addr}/"), "marketref listening");
+        tracing::info!(%addr, db = %args.db, dev = args.dev, console = %format!("http://{addr}/"), "marketref listening");
         eprintln!("marketref: serving on http://{addr} (web console: http://{addr}/)");
         marketref::http::run(listener, state, shutdown_signal()).await?;
         tracing::info!("marketref stopped; store closed");
@@ -537,10 +548,20 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_store(db: &std::path::Path) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(db)
+fn open_store(db: &Location) -> anyhow::Result<Arc<dyn Store>> {
+    db.open()
         .map_err(Error::from)
-        .with_context(|| format!("opening {}", db.display()))
+        .with_context(|| format!("opening {db}"))
+}
+
+fn migrate(db: &Location) -> anyhow::Result<ExitCode> {
+    let store = open_store(db)?;
+    store.close().map_err(Error::from)?;
+    println!(
+        "{}",
+        serde_json::json!({"db": db.to_string(), "migrated": true})
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn vendors(command: VendorsCommand) -> anyhow::Result<ExitCode> {
@@ -554,7 +575,7 @@ fn vendors(command: VendorsCommand) -> anyhow::Result<ExitCode> {
             let store = open_store(&db)?;
             let hasher = marketref::credentials::Hasher::new(pepper(dev, data_dir.as_deref())?);
             let created = marketref::domain::ml_market::admin::create_vendor(
-                &store,
+                store.as_ref(),
                 &hasher,
                 &name,
                 time::OffsetDateTime::now_utc(),
@@ -625,7 +646,7 @@ fn rounds(command: RoundsCommand) -> anyhow::Result<ExitCode> {
         } => {
             let store = open_store(&db)?;
             let round = admin::publish_round(
-                &store,
+                store.as_ref(),
                 &data_dir,
                 &dir,
                 &round_id,

@@ -7,9 +7,18 @@ use marketref::clock::{FixedClock, parse_rfc3339};
 use marketref::contracts::schemas;
 use marketref::http::{AppState, RuntimeConfig};
 use marketref::manifest::Manifest;
-use marketref::store::{SqliteStore, Store};
+use marketref::store::{PostgresStore, SqliteStore, Store};
 use serde_json::Value;
 use tokio::sync::oneshot;
+
+/// The variable that names the store `TestServer::start` opens: `postgres`, or SQLite.
+pub const TEST_STORE: &str = "MARKETREF_TEST_STORE";
+
+/// Runs blocking store work on a thread of its own: the Postgres client must not block an
+/// async test's thread.
+pub fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join().unwrap())
+}
 
 /// The server clock of every test server: one hour before the worked example's run.
 pub const SERVER_NOW: &str = "2026-02-28T19:00:00Z";
@@ -26,11 +35,25 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A dev-mode server on a fresh store.
+    /// A dev-mode server on a fresh store: a SQLite file, or a new database of the test
+    /// cluster when `MARKETREF_TEST_STORE=postgres` (how `backends::` runs the suite again on
+    /// Postgres).
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("marketref.db");
-        let mut server = TestServer::start_at(&path, true).await;
+        let mut server = match std::env::var(TEST_STORE).as_deref() {
+            Ok("postgres") => {
+                let store = off_runtime(|| {
+                    let url = crate::postgres_cluster::Cluster::get().database();
+                    PostgresStore::open(&url).unwrap()
+                });
+                let options = marketref::http::RuntimeOptions {
+                    data_dir: Some(dir.path().join("data")),
+                    ..marketref::http::RuntimeOptions::default()
+                };
+                TestServer::start_with_options(Arc::new(store), true, options).await
+            }
+            _ => TestServer::start_at(&dir.path().join("marketref.db"), true).await,
+        };
         server._dir = Some(dir);
         server
     }
@@ -130,7 +153,7 @@ impl TestServer {
 
     /// Every table, as the store dumps it.
     pub fn dump(&self) -> Value {
-        self.store.read().unwrap().dump().unwrap()
+        off_runtime(|| self.store.read().unwrap().dump().unwrap())
     }
 
     pub async fn seed_worked_example(&self) {

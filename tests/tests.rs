@@ -1,10 +1,12 @@
 //! marketref's integration tests: one binary, one module per theme. Every test talks to a real
 //! server on `127.0.0.1:0` (see `support`) or runs the `marketref` binary.
 
+mod postgres_cluster;
 mod support;
 
 mod architecture;
 mod auth;
+mod backends;
 mod bench;
 mod cli;
 mod console;

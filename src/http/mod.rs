@@ -179,12 +179,19 @@ impl AppState {
         check_store(config.store.as_ref(), domains)?;
         let operations = bind_operations(&manifest, domains)?;
         let openapi = crate::contracts::openapi::document(&manifest, config.dev);
-        let instance = {
-            let mut tx = config.store.write()?;
-            let instance = tx.next_instance()?;
-            tx.commit()?;
-            instance
-        };
+        // On a thread of its own: the store is blocking, and a runtime is often built from
+        // an async task (a test, the verifier), whose thread must not block on a database.
+        let instance = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> Result<u64, crate::store::StoreError> {
+                    let mut tx = config.store.write()?;
+                    let instance = tx.next_instance()?;
+                    tx.commit()?;
+                    Ok(instance)
+                })
+                .join()
+                .map_err(|_| Error::new(ErrorKind::Store, "registering the instance panicked"))
+        })??;
         let info = config.store.info();
         let data_dir = match (&config.options.data_dir, info.backend) {
             (Some(dir), _) => dir.clone(),

@@ -27,12 +27,16 @@ impl Workers {
                 );
                 let name = format!("{}-{}", domain.name, worker.name);
                 if let Some(before_serving) = worker.before_serving {
-                    before_serving(&context).map_err(|problem| {
-                        Error::new(
-                            ErrorKind::Store,
-                            format!("starting worker {name}: {problem}"),
-                        )
-                    })?;
+                    // On a thread of its own: `run` calls this from an async task, whose
+                    // thread must not block on a database.
+                    std::thread::scope(|scope| scope.spawn(|| before_serving(&context)).join())
+                        .unwrap_or_else(|_| Err("it panicked".to_owned()))
+                        .map_err(|problem| {
+                            Error::new(
+                                ErrorKind::Store,
+                                format!("starting worker {name}: {problem}"),
+                            )
+                        })?;
                 }
                 let thread_name = name.clone();
                 let thread = std::thread::Builder::new()

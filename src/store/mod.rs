@@ -19,11 +19,16 @@ use serde_json::Value;
 
 pub mod activity;
 mod credentials;
+mod location;
+pub mod migrations;
+pub mod postgres;
 pub mod sqlite;
 mod views;
 
 pub use activity::{ActivityEvent, RecordedActivity};
 pub use credentials::{Credential, CredentialStore, RateLimitStore};
+pub use location::Location;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use views::{StoreViews, View};
 
@@ -44,6 +49,9 @@ pub struct StoreError {
 pub enum StoreErrorKind {
     /// A unique or primary-key constraint refused the write.
     Conflict,
+    /// The database gave up the transaction to keep concurrent ones serialisable (a
+    /// serialisation failure, a deadlock): the same request run again succeeds.
+    Contention,
     /// Anything else: I/O, a broken file, a bug.
     Other,
 }
@@ -75,6 +83,11 @@ impl StoreError {
     /// Whether the database refused the write under a unique rule.
     pub fn is_conflict(&self) -> bool {
         self.kind == StoreErrorKind::Conflict
+    }
+
+    /// Whether running the whole transaction again would succeed.
+    pub fn is_contention(&self) -> bool {
+        self.kind == StoreErrorKind::Contention
     }
 }
 

@@ -73,6 +73,9 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     /// Drive this server instead of the in-process runtime.
     pub base_url: Option<String>,
+    /// Run the in-process runtime on Postgres: each milestone on a new database of the server
+    /// this URL names (dropped after), instead of a SQLite file.
+    pub db: Option<String>,
     /// The artifacts root; `<repository>/artifacts` of the first milestone when absent.
     pub out: Option<PathBuf>,
     /// Also write one JUnit XML file for all milestones here.
@@ -188,6 +191,20 @@ pub fn verify(options: &Options, out: &mut dyn Write) -> Result<Verdict, Error> 
     if let Some(url) = &options.base_url {
         target::Target::external(url)?;
     }
+    if let Some(db) = &options.db {
+        if options.base_url.is_some() {
+            return Err(Error::usage(
+                "--db chooses the in-process runtime's store; a server at --base-url has its own",
+            ));
+        }
+        if !marketref::store::postgres::is_url(db) {
+            return Err(Error::usage(format!(
+                "--db `{}`: a Postgres URL (postgres://USER@HOST:PORT/DB); without --db the \
+                 in-process runtime runs on a SQLite file",
+                marketref::store::postgres::redacted(db)
+            )));
+        }
+    }
     let out_root = match &options.out {
         Some(dir) => dir.clone(),
         None => milestones
@@ -209,6 +226,7 @@ pub fn verify(options: &Options, out: &mut dyn Write) -> Result<Verdict, Error> 
     let client = target::client()?;
     let setting = run::RunSetting {
         base_url: options.base_url.as_deref(),
+        postgres: options.db.as_deref(),
         seed: options.seed,
         client: &client,
     };

@@ -32,6 +32,12 @@ struct Cli {
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 
+    /// Run the in-process runtime on Postgres instead of SQLite: each milestone on a new
+    /// database made on the server of this URL (postgres://USER@HOST:PORT/DB; the user needs
+    /// CREATEDB), dropped after the milestone.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+
     /// Artifacts root: results go to DIR/milestones/<id>/<stamp>/ and DIR/milestones/<id>/latest/.
     /// Default: the artifacts/ folder of the repository that holds the first milestone.
     #[arg(long, value_name = "DIR")]
@@ -87,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let options = verify::Options {
         paths: cli.paths,
         base_url: cli.base_url,
+        db: cli.db,
         out: cli.out,
         junit: cli.junit,
         update_expected: cli.update_expected,

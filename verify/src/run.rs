@@ -128,6 +128,8 @@ impl MilestoneRun {
 pub struct RunSetting<'a> {
     /// `None`: the reference runtime, started in process.
     pub base_url: Option<&'a str>,
+    /// In process: a Postgres server to make each milestone's database on, else SQLite.
+    pub postgres: Option<&'a str>,
     pub seed: SeedChoice,
     pub client: &'a reqwest::Client,
 }
@@ -143,7 +145,7 @@ pub async fn run_milestone(
     let started = Instant::now();
     let target = match setting.base_url {
         Some(url) => Target::external(url)?,
-        None => Target::start_in_process(milestone.clock_instant).await?,
+        None => Target::start_in_process(milestone.clock_instant, setting.postgres).await?,
     };
     terminal.milestone_header(milestone, &target);
     let driver = Driver::new(setting.client, &target.base_url);

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use marketref::clock::FixedClock;
 use marketref::headers::{ACTOR_ID, ACTOR_TYPE, AUTH_SCOPES, CORRELATION_ID, REQUEST_CLOCK};
 use marketref::http::{AppState, RuntimeConfig};
-use marketref::store::{SqliteStore, Store};
+use marketref::store::postgres::ScratchDatabase;
+use marketref::store::{PostgresStore, SqliteStore, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
@@ -28,18 +29,23 @@ pub struct Target {
 }
 
 struct InProcess {
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     store_path: String,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<Result<(), marketref::Error>>,
-    // Dropped last: the store file lives here.
+    // Dropped after the store: its file, or its database, lives here.
     _dir: tempfile::TempDir,
+    _database: Option<ScratchDatabase>,
 }
 
 impl Target {
     /// Starts the reference runtime on a fresh temporary store, in dev mode, with its clock
-    /// fixed at `clock`. Must be called inside the Tokio runtime.
-    pub async fn start_in_process(clock: OffsetDateTime) -> Result<Target, Error> {
+    /// fixed at `clock`: a SQLite file, or with `postgres` (a URL) a new database on that
+    /// server, dropped when the target is. Must be called inside the Tokio runtime.
+    pub async fn start_in_process(
+        clock: OffsetDateTime,
+        postgres: Option<&str>,
+    ) -> Result<Target, Error> {
         let runtime_error = |what: &str, error: &dyn std::fmt::Display| {
             Error::new(
                 ErrorKind::Runtime,
@@ -50,14 +56,36 @@ impl Target {
             .prefix("marketref-verify-")
             .tempdir()
             .map_err(|e| runtime_error("creating a temporary folder", &e))?;
-        let db = dir.path().join("verify.db");
-        let store =
-            Arc::new(SqliteStore::open(&db).map_err(|e| runtime_error("opening the store", &e))?);
+        let (store, store_path, database): (Arc<dyn Store>, String, _) = match postgres {
+            None => {
+                let db = dir.path().join("verify.db");
+                let store =
+                    SqliteStore::open(&db).map_err(|e| runtime_error("opening the store", &e))?;
+                (Arc::new(store), db.display().to_string(), None)
+            }
+            Some(url) => {
+                let database = ScratchDatabase::create(url, "marketref_verify")
+                    .map_err(|e| runtime_error("making a database", &e))?;
+                // The blocking client must not run on this async task's thread.
+                let at = database.url().to_owned();
+                let store = std::thread::spawn(move || PostgresStore::open(&at))
+                    .join()
+                    .map_err(|_| runtime_error("opening the store", &"it panicked"))?
+                    .map_err(|e| runtime_error("opening the store", &e))?;
+                let shown = store.info().path;
+                (Arc::new(store), shown, Some(database))
+            }
+        };
+        // A SQLite store keeps its files beside itself; a database needs a folder.
+        let options = marketref::http::RuntimeOptions {
+            data_dir: postgres.map(|_| dir.path().join("data")),
+            ..marketref::http::RuntimeOptions::default()
+        };
         let state = AppState::new(RuntimeConfig {
             store: store.clone(),
             clock: Arc::new(FixedClock(clock)),
             dev: true,
-            options: marketref::http::RuntimeOptions::default(),
+            options,
         })
         .map_err(|e| runtime_error("binding the manifest", &e))?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -74,10 +102,11 @@ impl Target {
             base_url: format!("http://{addr}"),
             in_process: Some(InProcess {
                 store,
-                store_path: db.display().to_string(),
+                store_path,
                 shutdown,
                 server,
                 _dir: dir,
+                _database: database,
             }),
         })
     }
@@ -115,11 +144,16 @@ impl Target {
     pub fn store_dump(&self) -> Option<Result<Value, Error>> {
         let in_process = self.in_process.as_ref()?;
         Some(
-            in_process
-                .store
-                .read()
-                .and_then(|tx| tx.dump())
-                .map_err(|e| Error::new(ErrorKind::Runtime, format!("dumping the store: {e}"))),
+            // The blocking store must not run on an async task's thread.
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| in_process.store.read().and_then(|tx| tx.dump()))
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(marketref::store::StoreError::new("dumping", "it panicked"))
+                    })
+            })
+            .map_err(|e| Error::new(ErrorKind::Runtime, format!("dumping the store: {e}"))),
         )
     }
 

@@ -31,9 +31,9 @@ pub struct HealthResponse {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSummary {
-    /// `sqlite`.
+    /// `sqlite` or `postgres`.
     pub backend: String,
-    /// The database file.
+    /// The database file, or the Postgres URL without its password.
     pub path: String,
 }
 

@@ -5,61 +5,14 @@
 use rusqlite::{Connection, params};
 
 use crate::api::Domain;
-use crate::store::{CORE_MIGRATIONS, CORE_TABLES, StoreError, Table};
+use crate::store::StoreError;
+use crate::store::migrations::{self, Step};
 
 use super::MIGRATIONS;
 
-/// One migration to apply: whose, which, and its SQL on this backend.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Step {
-    pub domain: &'static str,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
-
-/// Every migration of the core and of `domains`, in order, with this backend's SQL. A
-/// declared migration without SQL here, or SQL here that no domain declares, is an error:
-/// the backend and the domains disagree.
+/// Every migration of the core and of `domains`, with SQLite's SQL.
 pub(super) fn plan(domains: &[&Domain]) -> Result<Vec<Step>, StoreError> {
-    let declared = std::iter::once(("core", CORE_MIGRATIONS)).chain(
-        domains
-            .iter()
-            .map(|domain| (domain.name, domain.migrations)),
-    );
-    let mut steps = Vec::new();
-    for (domain, names) in declared {
-        let available = MIGRATIONS
-            .iter()
-            .find(|(name, _)| *name == domain)
-            .map_or(&[][..], |(_, migrations)| *migrations);
-        for &name in names {
-            let sql = available
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map(|(_, sql)| *sql)
-                .ok_or_else(|| disagreement(format!("no SQLite migration {domain}/{name}")))?;
-            steps.push(Step { domain, name, sql });
-        }
-        if let Some((extra, _)) = available.iter().find(|(known, _)| !names.contains(known)) {
-            return Err(disagreement(format!(
-                "the SQLite migration {domain}/{extra} is not declared by its domain"
-            )));
-        }
-    }
-    Ok(steps)
-}
-
-fn disagreement(message: String) -> StoreError {
-    StoreError::new("planning migrations", message)
-}
-
-/// The data tables of the core and of `domains`, in reset order.
-pub(super) fn data_tables(domains: &[&Domain]) -> Vec<Table> {
-    CORE_TABLES
-        .iter()
-        .chain(domains.iter().flat_map(|domain| domain.tables))
-        .copied()
-        .collect()
+    migrations::plan("SQLite", MIGRATIONS, domains)
 }
 
 /// Applies the steps not yet recorded, each in its own transaction.
@@ -83,19 +36,7 @@ pub(super) fn run(conn: &mut Connection, steps: &[Step]) -> Result<(), StoreErro
             .and_then(Iterator::collect)
             .map_err(fail("reading schema_migrations"))?
     };
-    if let Some((domain, name)) = applied.iter().find(|(domain, name)| {
-        !steps
-            .iter()
-            .any(|step| step.domain == domain && step.name == name)
-    }) {
-        return Err(StoreError::new(
-            "checking the schema version",
-            format!(
-                "the database has migration {domain}/{name}, which this binary does not know: \
-                 it was written by a newer marketref; run that version, or start on a new file"
-            ),
-        ));
-    }
+    migrations::refuse_unknown(&applied, steps, "a new file")?;
     for step in steps {
         if applied
             .iter()

@@ -51,7 +51,7 @@ fn views() -> &'static StoreViews {
 }
 
 /// Each domain's migrations on this backend, by domain name: one line per domain.
-const MIGRATIONS: &[(&str, &[(&str, &str)])] = &[
+const MIGRATIONS: super::migrations::BackendMigrations = &[
     ("core", core::MIGRATIONS),
     ("swap", swap::MIGRATIONS),
     ("data_market", data_market::MIGRATIONS),
@@ -100,7 +100,7 @@ impl SqliteStore {
                 writer: Mutex::new(Some(writer)),
                 writer_returned: Condvar::new(),
                 readers: Mutex::new(Vec::new()),
-                tables: migrate::data_tables(crate::domain::ALL),
+                tables: super::migrations::data_tables(crate::domain::ALL),
             }),
         })
     }
