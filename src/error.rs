@@ -15,6 +15,8 @@ use crate::reason::{ErrorClass, Reason};
 pub struct ApiError {
     reason: Reason,
     details: Map<String, Value>,
+    /// The store gave the transaction up under contention: the pipeline runs it again.
+    contention: bool,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
         ApiError {
             reason,
             details: Map::new(),
+            contention: false,
         }
     }
 
@@ -43,6 +46,12 @@ impl ApiError {
 
     pub fn reason(&self) -> Reason {
         self.reason
+    }
+
+    /// Whether the store gave the request's transaction up under contention (a serialisation
+    /// failure, a deadlock), so that running it again would succeed.
+    pub fn is_contention(&self) -> bool {
+        self.contention
     }
 
     pub fn status(&self) -> u16 {
@@ -75,6 +84,13 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> ApiError {
+        if error.is_contention() {
+            tracing::debug!(%error, "the store gave a transaction up under contention");
+            return ApiError {
+                contention: true,
+                ..ApiError::new(Reason::InternalError)
+            };
+        }
         ApiError::internal(error)
     }
 }

@@ -290,6 +290,11 @@ fn execute(
     (standing, answer)
 }
 
+/// Attempts of one request's transaction: a serialisation failure or a deadlock, which the
+/// database answers so that concurrent transactions stay serialisable, runs it again; past
+/// this many, the request fails as any other store failure does.
+const TRANSACTION_ATTEMPTS: u32 = 5;
+
 fn execute_counted(
     state: &AppState,
     index: usize,
@@ -298,15 +303,49 @@ fn execute_counted(
     correlation_id: &str,
     standing: &mut Option<rate_limit::Standing>,
 ) -> Result<Answer, ApiError> {
-    let runtime = state.runtime();
-    let bound = &runtime.operations[index];
-    let operation = &bound.operation;
-    let is_write = !operation.method.is_read();
+    let bound = &state.runtime().operations[index];
     // Validation reads only the body, so it runs before the transaction, outside the single
     // writer's turn; its outcome is used only where the contract puts it, after the replay
     // check.
     let parsed_body = std::mem::replace(&mut prepared.checked.parsed_body, Err(Refusal::NotJson));
     let validated = validation::body(bound, &prepared.checked.body, parsed_body);
+    let mut attempt = 1;
+    loop {
+        match transact(
+            state,
+            index,
+            path_params,
+            &prepared,
+            &validated,
+            correlation_id,
+            standing,
+        ) {
+            Err(error) if error.is_contention() && attempt < TRANSACTION_ATTEMPTS => {
+                tracing::debug!(
+                    attempt,
+                    "the database gave the transaction up; running it again"
+                );
+                attempt += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// One attempt of the request's transaction.
+fn transact(
+    state: &AppState,
+    index: usize,
+    path_params: &BTreeMap<String, String>,
+    prepared: &Prepared,
+    validated: &Result<serde_json::Value, ApiError>,
+    correlation_id: &str,
+    standing: &mut Option<rate_limit::Standing>,
+) -> Result<Answer, ApiError> {
+    let runtime = state.runtime();
+    let bound = &runtime.operations[index];
+    let operation = &bound.operation;
+    let is_write = !operation.method.is_read();
     let mut tx = if is_write {
         runtime.store.write()?
     } else {
@@ -354,13 +393,13 @@ fn execute_counted(
     if is_write {
         tx.savepoint()?;
     }
-    let outcome = validated.and_then(|body| {
+    let outcome = validated.as_ref().map_err(Clone::clone).and_then(|body| {
         let context = OpContext {
             operation,
             caller: prepared.caller.as_ref(),
             path_params,
             query: &prepared.checked.query,
-            body: &body,
+            body,
             correlation_id,
             request_clock: prepared.request_clock.as_deref(),
             env: &runtime.env,

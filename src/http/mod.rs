@@ -193,6 +193,7 @@ impl AppState {
                 .map_err(|_| Error::new(ErrorKind::Store, "registering the instance panicked"))
         })??;
         let info = config.store.info();
+        let writers = config.store.writers();
         let data_dir = match (&config.options.data_dir, info.backend) {
             (Some(dir), _) => dir.clone(),
             (None, "sqlite") => PathBuf::from(format!("{}-data", info.path)),
@@ -222,7 +223,7 @@ impl AppState {
             cors_origins: config.options.cors_origins,
             instance,
             correlation_seq: AtomicU64::new(0),
-            writer: writer::Writer::start().map_err(|e| {
+            writer: writer::Writer::start(writers).map_err(|e| {
                 Error::new(ErrorKind::Io, format!("starting the writer thread: {e}")).with_source(e)
             })?,
             streams: event_stream::Streams::default(),

@@ -106,6 +106,11 @@ pub trait Store: Send + Sync + 'static {
     fn write(&self) -> Result<Box<dyn Tx>, StoreError>;
     /// The domain store traits this backend's transactions implement.
     fn views(&self) -> &'static StoreViews;
+    /// How many write transactions the runtime runs at once: one for a store with one writer
+    /// (SQLite), more for a database server, which serialises what conflicts itself.
+    fn writers(&self) -> usize {
+        1
+    }
     /// Flushes and closes; called once, after the server stopped accepting.
     fn close(&self) -> Result<(), StoreError>;
 }

@@ -45,8 +45,12 @@ mod swap;
 pub use migrate::migrate;
 pub use scratch::ScratchDatabase;
 
-/// Connections one instance keeps at most.
+/// Connections one instance keeps at most: its writers, and as many readers.
 const POOL_SIZE: u32 = 16;
+
+/// Write transactions one instance runs at once. Each spends most of its time waiting for the
+/// server's answers; rows two of them both write serialise on the server.
+const WRITERS: usize = 8;
 
 /// How long a request waits for a connection before it fails.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -206,6 +210,10 @@ impl Store for PostgresStore {
 
     fn views(&self) -> &'static StoreViews {
         views()
+    }
+
+    fn writers(&self) -> usize {
+        WRITERS
     }
 
     fn close(&self) -> Result<(), StoreError> {
