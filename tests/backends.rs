@@ -1,17 +1,13 @@
 //! Every store backend on main, held to the same rules: the suite again on Postgres, one
-//! schema on both, migrations that refuse a newer database, and several `marketref serve`
-//! processes on one Postgres database.
+//! schema on both, and migrations that refuse a newer database. Several instances on one
+//! database are `instances`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::Duration;
+use std::process::Command;
 
 use marketref::store::{PostgresStore, SqliteStore};
-use serde_json::{Value, json};
 
 use crate::postgres_cluster::Cluster;
-use crate::support::{TEST_STORE, intent};
+use crate::support::TEST_STORE;
 
 /// The modules whose tests build their servers with `TestServer::start`, and so run on the
 /// store it opens; the rest (files, the binary, the browser, documents) are about SQLite or
@@ -40,7 +36,14 @@ fn the_suite_passes_on_postgres() {
     let output = Command::new(std::env::current_exe().unwrap())
         .env(TEST_STORE, "postgres")
         .args(ON_EVERY_STORE)
-        .args(["--skip", "backends::", "--test-threads", "4"])
+        .args([
+            "--skip",
+            "backends::",
+            "--skip",
+            "instances::",
+            "--test-threads",
+            "4",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -275,116 +278,4 @@ fn a_postgres_database_a_newer_binary_migrated_is_refused() {
         .unwrap();
     assert_eq!(serve.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&serve.stderr).contains("newer marketref"));
-}
-
-/// A `marketref serve --dev` process on a Postgres database, on a port of its own.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    fn start(url: &str, data_dir: &std::path::Path) -> Instance {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_marketref"))
-            .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", url])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("MARKETREF_TOKEN_PEPPER", "the-instances-pepper")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (found, address) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(rest) = line.strip_prefix("marketref: serving on ") {
-                    let base = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = found.send(base);
-                    sent = true;
-                }
-            }
-        });
-        let base = address
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the instance said where it serves");
-        Instance { child, base }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Two instances on one database: 32 requests with one idempotency key, sent to both at once,
-/// execute once, and the rest replay the same answer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_idempotency_key_sent_to_two_instances_executes_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = tokio::task::spawn_blocking(|| Cluster::get().database())
-        .await
-        .unwrap();
-    let instances = Arc::new([
-        Instance::start(&url, dir.path()),
-        Instance::start(&url, dir.path()),
-    ]);
-    let client = reqwest::Client::new();
-    let body = json!({"intent": intent("contended", "u1", "knife", "gloves")});
-    let sends: Vec<_> = (0..32)
-        .map(|index| {
-            let request = client
-                .post(format!("{}/swap-intents", instances[index % 2].base))
-                .header("x-actor-type", "user")
-                .header("x-actor-id", "u1")
-                .header("x-auth-scopes", "swap_intents:write")
-                .header("idempotency-key", "one-key")
-                .json(&body);
-            tokio::spawn(async move {
-                let reply = request.send().await.unwrap();
-                let replayed = reply.headers().get("idempotent-replayed").is_some();
-                (
-                    reply.status().as_u16(),
-                    replayed,
-                    reply.text().await.unwrap(),
-                )
-            })
-        })
-        .collect();
-    let mut executed = 0;
-    let mut bodies = Vec::new();
-    for send in sends {
-        let (status, replayed, body) = send.await.unwrap();
-        assert_eq!(status, 201, "{body}");
-        executed += usize::from(!replayed);
-        bodies.push(body);
-    }
-    assert_eq!(
-        executed, 1,
-        "the key ran once; every other request replayed"
-    );
-    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]));
-    let database = url.rsplit('/').next().unwrap().to_owned();
-    let rows: i64 = tokio::task::spawn_blocking(move || {
-        Cluster::get()
-            .client(&database)
-            .query_one("SELECT COUNT(*) FROM swap_intents", &[])
-            .unwrap()
-            .get(0)
-    })
-    .await
-    .unwrap();
-    assert_eq!(rows, 1);
-    let health: Value = client
-        .get(format!("{}/healthz", instances[1].base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(health["store"]["backend"], "postgres", "{health}");
 }

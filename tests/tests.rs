@@ -17,6 +17,7 @@ mod doc_blocks;
 mod docs;
 mod errors;
 mod idempotency;
+mod instances;
 mod matching;
 mod ml_market;
 mod openapi;
