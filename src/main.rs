@@ -217,9 +217,14 @@ enum BenchCommand {
         /// Upper bound, in seconds, on each load phase.
         #[arg(long, default_value_t = 120)]
         time_limit: u64,
-        /// SQLite file to use instead of a temporary one (kept afterwards).
+        /// The store instead of a temporary SQLite file: a SQLite file (kept afterwards), or a
+        /// Postgres server (postgres://USER@HOST:PORT/DB; the user needs CREATEDB) on which
+        /// the bench makes a database of its own and drops it at the end.
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<Location>,
+        /// Instances of the runtime on the one store; the intents are created through all.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+        instances: u16,
     },
     /// The ML marketplace over loopback HTTP: argon2id, a key's first use, cached reads at a
     /// fixed rate, deployments writing signals up to their rate limit and one past it, and the
@@ -501,6 +506,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
             healthz_requests,
             time_limit,
             db,
+            instances,
         } => {
             let options = bench::http::HttpBenchOptions {
                 values: match values {
@@ -511,6 +517,7 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
                 healthz_requests,
                 time_limit: std::time::Duration::from_secs(time_limit),
                 db,
+                instances: usize::from(instances),
             };
             let load = bench::synthetic::generate(intents, seed);
             let report = bench::http::run(&load, &options)?;

@@ -393,6 +393,7 @@ fn small_http_options(values: ValueSource) -> HttpBenchOptions {
         healthz_requests: 50,
         time_limit: Duration::from_secs(60),
         db: None,
+        instances: 1,
     }
 }
 
@@ -423,6 +424,35 @@ fn http_bench_run_agrees_with_the_engine_bench_for_stored_and_hinted_values() {
         assert_eq!(report.run_id, "mrun_000001");
         assert_eq!(report.healthz_requests, 50);
     }
+}
+
+/// `bench http --db postgres://... --instances 2`: the intents created through two instances
+/// on a database made for the bench (and dropped after), the run's answer the engine's.
+#[test]
+fn http_bench_runs_on_postgres_through_two_instances() {
+    let load = synthetic::generate(300, 11);
+    let engine = bench::matching::run(&load, 50, None, None).unwrap();
+    let server = crate::postgres_cluster::Cluster::get();
+    let options = HttpBenchOptions {
+        db: Some(marketref::store::Location::Postgres(server.url("postgres"))),
+        instances: 2,
+        ..small_http_options(ValueSource::Stored)
+    };
+    let report = bench::http::run(&load, &options).unwrap();
+    assert_eq!((report.backend, report.instances), ("postgres", 2));
+    assert_eq!(report.active_intents_count, 300);
+    assert_eq!(report.selected_proposals, engine.selected_proposals);
+    assert_eq!(report.stored_proposals_count, engine.proposals_built as u64);
+    assert_eq!(report.run_id, "mrun_000001");
+    let left: i64 = server
+        .client("postgres")
+        .query_one(
+            "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'marketref_bench_%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the bench's database is dropped");
 }
 
 /// A run stores the merged asset values. It writes only those whose stored text changed;

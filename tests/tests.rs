@@ -13,6 +13,7 @@ mod console;
 mod contracts;
 mod data_market;
 mod database_rules;
+mod deploying;
 mod doc_blocks;
 mod docs;
 mod errors;

@@ -1,10 +1,12 @@
 //! `marketref bench http`: the runtime as a client sees it. Starts the server in process
-//! ([`AppState`] and [`crate::http::run`] on `127.0.0.1:0`, a temporary SQLite store), then,
-//! over loopback HTTP only:
+//! ([`AppState`] and [`crate::http::run`] on `127.0.0.1:0`, a temporary SQLite store, or with
+//! `--db postgres://...` a database made for the bench on that server; `--instances N` starts
+//! N instances on the one store), then, over loopback HTTP only:
 //!
 //! 1. stores the load's asset values (`POST /dev/fixtures`, in chunks under the body limit), or
 //!    with `--values hints` puts each value on its offered asset as `estimated_value_usd`;
-//! 2. creates the intents one `POST /swap-intents` each, over keep-alive connections;
+//! 2. creates the intents one `POST /swap-intents` each, over keep-alive connections (that
+//!    many to each instance, the intents dealt out among them);
 //! 3. times one `POST /marketplace/matching/runs` end to end;
 //! 4. sends a bounded burst of `GET /healthz` (also once before step 1, on the empty store)
 //!    and reports its rate (the median of five rounds) and latencies; the store's files are
@@ -13,7 +15,6 @@
 //! Every request count and duration is bounded, and the server stops when the bench ends.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,7 @@ use crate::clock::{FixedClock, parse_rfc3339};
 use crate::error::Error;
 use crate::headers;
 use crate::json::NonNegativeNumber;
+use crate::store::Location;
 
 use super::client::{Call, Connection, LoadOutcome, bench_failure, load};
 use super::served::Served;
@@ -50,8 +52,11 @@ pub struct HttpBenchOptions {
     pub healthz_requests: usize,
     /// Upper bound on each load phase.
     pub time_limit: Duration,
-    /// SQLite file to use; a temporary directory's when `None`.
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite file, or a Postgres server to make the bench's database on; a
+    /// temporary SQLite file when `None`.
+    pub db: Option<Location>,
+    /// Instances on the one store; the intents are created through all of them.
+    pub instances: usize,
 }
 
 impl Default for HttpBenchOptions {
@@ -62,6 +67,7 @@ impl Default for HttpBenchOptions {
             healthz_requests: 20_000,
             time_limit: Duration::from_secs(120),
             db: None,
+            instances: 1,
         }
     }
 }
@@ -70,6 +76,9 @@ impl Default for HttpBenchOptions {
 #[derive(Clone, Debug, Serialize)]
 pub struct HttpReport {
     pub n: usize,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub instances: usize,
     pub values: ValueSource,
     pub connections: usize,
     /// Creating the intents: wall time, rate, per-request latencies.
@@ -109,13 +118,17 @@ const VALUES_PER_FIXTURE_REQUEST: usize = 20_000;
 /// Runs the whole HTTP bench over `load`.
 pub fn run(load: &MatchingLoad, options: &HttpBenchOptions) -> Result<HttpReport, Error> {
     let clock = parse_rfc3339(RECORDED_AT).expect("a valid constant");
-    let served = Served::start(
-        options.db.clone(),
+    let served = Served::start_instances(
+        options.db.as_ref(),
+        options.instances,
         Arc::new(FixedClock(clock)),
         crate::http::RuntimeOptions::default(),
     )?;
-    let db = served.db().to_path_buf();
-    served.drive_then_stop(|addr| async move { drive(addr, load, options, &db).await })
+    let db = served.db().map(std::path::Path::to_path_buf);
+    let backend = served.backend();
+    served.drive_all_then_stop(|addrs| async move {
+        drive(&addrs, load, options, db.as_deref(), backend).await
+    })
 }
 
 /// Writes the store's files through to the disk, so that the kernel's delayed write-back of
@@ -133,11 +146,13 @@ fn flush_to_disk(db: &std::path::Path) -> Result<(), Error> {
 }
 
 async fn drive(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     load: &MatchingLoad,
     options: &HttpBenchOptions,
-    db: &std::path::Path,
+    db: Option<&std::path::Path>,
+    backend: &'static str,
 ) -> Result<HttpReport, Error> {
+    let addr = addrs[0];
     let mut control = Connection::open(addr).await?;
     let empty = healthz_burst(addr, options).await?;
     if options.values == ValueSource::Stored {
@@ -156,24 +171,7 @@ async fn drive(
 
     let bodies = create_bodies(load, options.values)?;
     let bodies = Arc::new(bodies);
-    let created = {
-        let bodies = Arc::clone(&bodies);
-        load_phase(
-            addr,
-            options,
-            bodies.len(),
-            StatusCode::CREATED,
-            move |index| {
-                let (actor, body) = &bodies[index];
-                Call::post("/swap-intents", body.clone())
-                    .header(headers::ACTOR_TYPE, "user")
-                    .header(headers::ACTOR_ID, actor.clone())
-                    .header(headers::AUTH_SCOPES, "swap_intents:write")
-                    .header(headers::IDEMPOTENCY_KEY, format!("bench-create-{index}"))
-            },
-        )
-        .await?
-    };
+    let created = create_intents(addrs, options, &bodies).await?;
     if created.sent < bodies.len() {
         return Err(bench_failure(format!(
             "created {} of {} intents within the time limit of {:?}",
@@ -186,13 +184,17 @@ async fn drive(
 
     let (run, run_elapsed) = matching_run(&mut control, "bench-run-1").await?;
     let (_, second_elapsed) = matching_run(&mut control, "bench-run-2").await?;
-    flush_to_disk(db)?;
+    if let Some(db) = db {
+        flush_to_disk(db)?;
+    }
 
     let health = healthz_burst(addr, options).await?;
 
     let stat = |key: &str| run["stats"][key].as_u64().unwrap_or_default();
     Ok(HttpReport {
         n: load.intents.len(),
+        backend,
+        instances: addrs.len(),
         values: options.values,
         connections: options.connections,
         load_ms: ms(created.elapsed),
@@ -217,6 +219,50 @@ async fn drive(
         healthz_max_ms: ms(health.all.latencies.last().copied().unwrap_or_default()),
         peak_rss_mb: peak_rss_mb(),
     })
+}
+
+/// Creates every intent, the `k`th of `n` instances taking every `n`th, all at once; one
+/// outcome over all of them (the wall time from the first send to the last answer).
+async fn create_intents(
+    addrs: &[SocketAddr],
+    options: &HttpBenchOptions,
+    bodies: &Arc<Vec<(String, Bytes)>>,
+) -> Result<LoadOutcome, Error> {
+    let instances = addrs.len();
+    let phases = addrs.iter().enumerate().map(|(k, &addr)| {
+        let bodies = Arc::clone(bodies);
+        let count = (bodies.len() + instances - 1 - k) / instances;
+        load_phase(addr, options, count, StatusCode::CREATED, move |i| {
+            let index = i * instances + k;
+            let (actor, body) = &bodies[index];
+            Call::post("/swap-intents", body.clone())
+                .header(headers::ACTOR_TYPE, "user")
+                .header(headers::ACTOR_ID, actor.clone())
+                .header(headers::AUTH_SCOPES, "swap_intents:write")
+                .header(headers::IDEMPOTENCY_KEY, format!("bench-create-{index}"))
+        })
+    });
+    let mut merged: Option<LoadOutcome> = None;
+    for outcome in futures_util::future::join_all(phases).await {
+        let outcome = outcome?;
+        merged = Some(match merged {
+            None => outcome,
+            Some(mut all) => {
+                all.sent += outcome.sent;
+                all.unexpected += outcome.unexpected;
+                all.first_unexpected = all.first_unexpected.or(outcome.first_unexpected);
+                all.elapsed = all.elapsed.max(outcome.elapsed);
+                all.latencies.extend(outcome.latencies);
+                for (status, count) in outcome.statuses {
+                    *all.statuses.entry(status).or_default() += count;
+                }
+                all
+            }
+        });
+    }
+    let mut all = merged.expect("at least one instance");
+    all.latencies.sort_unstable();
+    Ok(all)
 }
 
 /// `(actor id, request body)` of each intent's create, serialized before the clock starts.
