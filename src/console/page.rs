@@ -20,7 +20,7 @@ const CSS: &str = include_str!("assets/console.css");
 
 /// The page's script, in the order its parts run: each part declares what the later ones use,
 /// and all of them share one function scope (see [`script`]).
-pub(crate) const SCRIPTS: [(&str, &str); 8] = [
+pub(crate) const SCRIPTS: [(&str, &str); 13] = [
     ("contract.js", include_str!("assets/contract.js")),
     ("words.js", include_str!("assets/words.js")),
     ("validate.js", include_str!("assets/validate.js")),
@@ -28,6 +28,11 @@ pub(crate) const SCRIPTS: [(&str, &str); 8] = [
     ("forms.js", include_str!("assets/forms.js")),
     ("views.js", include_str!("assets/views.js")),
     ("dashboard.js", include_str!("assets/dashboard.js")),
+    ("ml_api.js", include_str!("assets/ml_api.js")),
+    ("ml_catalog.js", include_str!("assets/ml_catalog.js")),
+    ("ml_vendor.js", include_str!("assets/ml_vendor.js")),
+    ("ml_training.js", include_str!("assets/ml_training.js")),
+    ("ml_operator.js", include_str!("assets/ml_operator.js")),
     ("main.js", include_str!("assets/main.js")),
 ];
 
@@ -92,7 +97,9 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
             return Err(ApiError::internal("console facts are not an object"));
         };
         if let Some(declared) = facts.remove("roles") {
-            roles.extend(roles::derive(declared, &operations).map_err(ApiError::internal)?);
+            roles.extend(
+                roles::derive(declared, section.tag, &operations).map_err(ApiError::internal)?,
+            );
         }
         document.extend(facts);
     }
@@ -107,6 +114,12 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
         json!({
             "actor_type_not_allowed": Reason::AuthActorTypeNotAllowed.code(),
             "scope_missing": Reason::AuthScopeMissing.code(),
+            // What a bearer credential itself is refused with: the page drops such a key.
+            "credential_refused": [
+                Reason::AuthHeaderRequired.code(),
+                Reason::TokenMalformed.code(),
+                Reason::TokenInactive.code(),
+            ],
         }),
     );
     document.insert(
@@ -116,6 +129,8 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
             "actor_id": headers::ACTOR_ID,
             "auth_scopes": headers::AUTH_SCOPES,
             "idempotency_key": headers::IDEMPOTENCY_KEY,
+            "credential": headers::AUTHORIZATION,
+            "last_event_id": headers::LAST_EVENT_ID,
         }),
     );
     Ok(Value::Object(document))
@@ -151,6 +166,8 @@ fn describe(
             "invalid_request_reason": operation.invalid_request_reason,
             "field_reasons": operation.field_reasons,
             "field_rule_reasons": operation.field_rule_reasons,
+            "event_stream": operation.event_stream,
+            "envelope": operation.envelope,
         }),
     );
     Ok(())
@@ -214,6 +231,12 @@ mod tests {
                     "partner",
                     "operator_main",
                     json!(["marketplace:operate", "marketplace:read"])
+                ),
+                (
+                    "ml_operator",
+                    "partner",
+                    "operator_main",
+                    json!(["ml:operate", "ml:read"])
                 ),
             ]
         );
@@ -315,7 +338,9 @@ mod tests {
                         collect_keywords(sub, used);
                     }
                 }
-                "items" | "additionalProperties" | "not" => collect_keywords(value, used),
+                "items" | "additionalProperties" | "not" | "propertyNames" => {
+                    collect_keywords(value, used);
+                }
                 _ => {}
             }
         }

@@ -68,6 +68,8 @@ fn header_names(text: &str, find: &mut impl FnMut(usize, String)) {
         headers::IDEMPOTENT_REPLAYED,
         headers::CORRELATION_ID,
         headers::REQUEST_CLOCK,
+        headers::AUTHORIZATION,
+        headers::LAST_EVENT_ID,
     ] {
         for at in occurrences(&lower, header) {
             find(at, format!("header name `{header}`"));
