@@ -191,6 +191,36 @@ mod tests {
         ] {
             assert!(document.get(key).is_some(), "{key}");
         }
+        let ml = &document["ml"];
+        for key in [
+            "stage_transitions",
+            "healthy_deployment_status",
+            "finished_training_statuses",
+            "hyperparams",
+            "epoch_line_pattern",
+        ] {
+            assert!(ml.get(key).is_some(), "ml.{key}");
+        }
+        assert_eq!(
+            ml["hyperparams"]["batch_size"]["maximum"], 65536.0,
+            "the trainer's ranges, as a schema"
+        );
+        assert_eq!(ml["healthy_deployment_status"], "ready");
+    }
+
+    /// The ML operations the page calls with a bearer key say so (`auth.scheme`), and the log
+    /// says how its event stream is asked for and ends.
+    #[test]
+    fn the_ml_operations_carry_their_scheme_and_stream() {
+        let document = document();
+        let operations = &document["operations"];
+        assert_eq!(operations["mlTraining.create"]["auth"]["scheme"], "vendor_key");
+        assert!(operations["mlVendors.create"]["auth"].get("scheme").is_none());
+        assert_eq!(
+            operations["mlTraining.logs"]["event_stream"],
+            json!({"query": "follow", "value": "true", "end_event": "end"})
+        );
+        assert_eq!(operations["mlCatalog.list"]["envelope"], "data");
     }
 
     /// The roles are the guide's (`docs/first-ten-minutes.md`): the page acts as the people

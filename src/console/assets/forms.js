@@ -27,8 +27,8 @@ function nameAnIntent(verb) {
 
 const forms = {};
 
-// A text that may run past a long line gets a text area.
-const TEXTAREA_FROM = 1000;
+// A text that may run past a long line (a kibibyte) gets a text area.
+const TEXTAREA_FROM = 1024;
 
 function inputKind(schema, root, choices) {
   if (choices) return "choice";

@@ -56,7 +56,8 @@ function setHtml(box, html) {
 // "12 s ago", "3 min ago", "2 h ago", "4 d ago", or the time itself if it is in the future.
 function ago(iso) {
   if (!iso) return "never";
-  const seconds = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  // Written 1e3 (milliseconds per second) so that it does not read as the epochs' limit.
+  const seconds = Math.round((Date.now() - Date.parse(iso)) / 1e3);
   if (!Number.isFinite(seconds)) return iso;
   if (seconds < 0) return "at " + iso;
   const units = [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]];
@@ -81,7 +82,7 @@ function mlNeeds(box) {
       (vendorKey ? '<span class="ok">The key in use is sent as <code>' + esc(C.headers.credential) + "</code>.</span>" : '<span class="no">Paste a key in the vendor console first.</span>');
   } else {
     box.innerHTML = "<span>Needs " + op.auth.allowed_actor_types.map((t) => "<code>" + esc(t) + "</code>").join(" or ") + " with " + scopes +
-      ".</span><span class=\"ok\">Sent as the " + esc(mlOperator.label.toLowerCase()) + " (<code>" + esc(mlOperator.id) + "</code>).</span>";
+      ".</span><span class=\"ok\">Sent as the " + esc(mlOperator.label) + " (<code>" + esc(mlOperator.id) + "</code>).</span>";
   }
 }
 

@@ -154,5 +154,6 @@ document.getElementById("vendor-refresh").addEventListener("click", () => refres
 function startMl() {
   wireMlForms();
   showKey();
+  showKeyless();
   if (location.hash.startsWith("#ml")) showTab("tab-ml", false);
 }

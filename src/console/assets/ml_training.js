@@ -7,7 +7,9 @@
 function withHyperparams(root) {
   const schema = JSON.parse(JSON.stringify(root));
   const hyperparams = resolve(schema.properties.hyperparams, schema);
-  schema.properties.hyperparams = Object.assign(hyperparams, { properties: C.ml.hyperparams });
+  const properties = {};
+  for (const name of C.ml.hyperparam_order) properties[name] = C.ml.hyperparams[name];
+  schema.properties.hyperparams = Object.assign(hyperparams, { properties });
   return schema;
 }
 

@@ -48,7 +48,20 @@ function forgetKey(why) {
   document.getElementById("run-detail").innerHTML = "";
   for (const key of ["mlrun", "mlmodel", "mlversion", "mldeploy"]) document.getElementById(key + "-result").innerHTML = "";
   showKey();
+  showKeyless();
   document.getElementById("key-status").innerHTML = why;
+}
+
+// Without a key the vendor's parts show what to do, never the previous key's answers.
+function showKeyless() {
+  const paste = (what) => '<p class="muted">Paste a vendor key in the vendor console to see ' + what + ".</p>";
+  setHtml(document.getElementById("runs-list"), paste("its training runs"));
+  setHtml(document.getElementById("models-list"), paste("its models"));
+  setHtml(document.getElementById("deployments-list"), paste("its deployments"));
+  setHtml(document.getElementById("signals-view"), "");
+  ml.signalsOf = null;
+  setChoices(forms.mlrun, "round_id", []);
+  fillVendorChoices();
 }
 
 function showKey() {
@@ -149,7 +162,7 @@ function renderModels() {
 function metricsWords(metrics, source) {
   const names = Object.keys(metrics || {});
   if (!names.length) return '<span class="muted">none</span>';
-  return names.map((n) => "<code>" + esc(n) + "</code> " + num(metrics[n], 4)).join(", ") + (source ? ' <span class="tag">' + esc(source) + "</span>" : "");
+  return names.map((n) => "<code>" + esc(n) + "</code> " + (Number.isInteger(metrics[n]) ? esc(metrics[n]) : num(metrics[n], 4))).join(", ") + (source ? ' <span class="tag">' + esc(source) + "</span>" : "");
 }
 
 document.getElementById("models-list").addEventListener("click", (event) => {

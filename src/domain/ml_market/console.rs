@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::reason::Reason;
 
 use super::rules::{OFFLINE_AFTER, OOS_SHARPE_METRIC, best_status, stage_transition_allowed};
-use super::trainer::{EPOCH_LINE_PATTERN, Hyperparams};
+use super::trainer::{EPOCH_LINE_PATTERN, HYPERPARAM_RANGES, Hyperparams};
 use super::types::{DeploymentStatus, Stage, TrainingStatus};
 
 pub fn console_facts() -> Result<Value, ApiError> {
@@ -38,6 +38,8 @@ pub fn console_facts() -> Result<Value, ApiError> {
             "offline_after_s": OFFLINE_AFTER.whole_seconds(),
             "finished_training_statuses": finished,
             "hyperparams": Hyperparams::schemas(),
+            // The order the trainer's table gives them (a JSON object keeps none).
+            "hyperparam_order": HYPERPARAM_RANGES.map(|range| range.name),
             // What the server answers a hyperparameter the trainer refuses with.
             "hyperparam_reason": Reason::TrainingSpecInvalid.code(),
             "epoch_line_pattern": EPOCH_LINE_PATTERN,
