@@ -214,8 +214,15 @@ mod tests {
     fn the_ml_operations_carry_their_scheme_and_stream() {
         let document = document();
         let operations = &document["operations"];
-        assert_eq!(operations["mlTraining.create"]["auth"]["scheme"], "vendor_key");
-        assert!(operations["mlVendors.create"]["auth"].get("scheme").is_none());
+        assert_eq!(
+            operations["mlTraining.create"]["auth"]["scheme"],
+            "vendor_key"
+        );
+        assert!(
+            operations["mlVendors.create"]["auth"]
+                .get("scheme")
+                .is_none()
+        );
         assert_eq!(
             operations["mlTraining.logs"]["event_stream"],
             json!({"query": "follow", "value": "true", "end_event": "end"})

@@ -35,7 +35,12 @@ const SCHEMA_LIMIT_FROM: u64 = 100;
 
 /// What `text` (the asset `name`) spells of the contract, one line per finding; `document`
 /// is the contract document the page is given.
-pub(crate) fn restated(name: &str, text: &str, manifest: &Manifest, document: &Value) -> Vec<String> {
+pub(crate) fn restated(
+    name: &str,
+    text: &str,
+    manifest: &Manifest,
+    document: &Value,
+) -> Vec<String> {
     let mut found = Vec::new();
     let mut find = |at: usize, what: String| {
         found.push(format!("{name}:{}: {what}", line_of(text, at)));

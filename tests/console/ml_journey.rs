@@ -50,7 +50,11 @@ async fn journey(page: &Console, base: &str) {
     let stored = page
         .js("return [localStorage.length, sessionStorage.length, document.getElementById('vendor-key').value]")
         .await;
-    assert_eq!(stored, json!([0, 0, ""]), "the key is in no storage, nor left in the field");
+    assert_eq!(
+        stored,
+        json!([0, 0, ""]),
+        "the key is in no storage, nor left in the field"
+    );
     page.wait_text("#card-runs", "0 queued or running").await;
     page.doc_shot("ml-02-vendor-console", "#ml-vendor").await;
 
@@ -74,13 +78,17 @@ async fn journey(page: &Console, base: &str) {
     )
     .await;
     let log = page.text("#run-log").await;
-    assert!(log.contains("epoch 1/30") && log.contains("epoch 30/30"), "{log}");
+    assert!(
+        log.contains("epoch 1/30") && log.contains("epoch 30/30"),
+        "{log}"
+    );
     page.wait_text("#run-status", "succeeded").await;
     page.wait_text("#run-metrics", "val_sharpe").await;
     let sha = page.text("#run-artifact-sha").await;
     assert_eq!(sha.len(), 64, "{sha}");
     page.wait_text("#runs-list", "succeeded").await;
-    page.doc_shot("ml-04-run-log-and-chart", "#ml-training").await;
+    page.doc_shot("ml-04-run-log-and-chart", "#ml-training")
+        .await;
 
     // Registered from the run: the version takes its metrics, in the first stage.
     page.click("#run-register").await;
@@ -93,7 +101,8 @@ async fn journey(page: &Console, base: &str) {
         .await;
 
     // The operator promotes it, offered only the moves the stage table allows.
-    page.wait_text("#stage-row-ver_000001", "Move to pilot").await;
+    page.wait_text("#stage-row-ver_000001", "Move to pilot")
+        .await;
     let moves = page
         .js("return Array.from(document.querySelectorAll('#stage-row-ver_000001 button')).map((b) => b.textContent)")
         .await;
@@ -101,7 +110,8 @@ async fn journey(page: &Console, base: &str) {
     page.click("#stage-ver_000001-to-pilot").await;
     page.wait_text("#stage-row-ver_000001 [data-col=stage]", "pilot")
         .await;
-    page.wait_text("#stage-row-ver_000001", "Move to prod").await;
+    page.wait_text("#stage-row-ver_000001", "Move to prod")
+        .await;
     page.doc_shot("ml-05-operator-stages", "#ml-operator").await;
 
     // The vendor deploys it: the token is shown once, with a copy button.
@@ -133,8 +143,10 @@ async fn journey(page: &Console, base: &str) {
         "POST",
         "/api/signals/store",
         &token,
-        Some(json!([{"symbol": "EURUSD", "timeframe": "1h", "decision": "BUY", "confidence": 0.72,
-                     "model_version": "1.0.0", "timestamp": now}])),
+        Some(
+            json!([{"symbol": "EURUSD", "timeframe": "1h", "decision": "BUY", "confidence": 0.72,
+                     "model_version": "1.0.0", "timestamp": now}]),
+        ),
     )
     .await;
     assert!(status < 300, "{status}");

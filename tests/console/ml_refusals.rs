@@ -64,7 +64,8 @@ async fn refusals(page: &Console, base: &str) {
         at_provider.contains("provider_not_configured"),
         "{at_provider}"
     );
-    page.wait_text("#mlrun-result", "The run was not started").await;
+    page.wait_text("#mlrun-result", "The run was not started")
+        .await;
     page.doc_shot("ml-11-provider-refused-by-the-server", "#mlrun-form")
         .await;
 

@@ -416,7 +416,8 @@ impl Console {
 
     /// Waits for the ML section's refresh that follows `what`.
     pub(super) async fn refreshed_ml_after(&self, what: &str) {
-        self.wait_text("#ml-updated", &format!("after {what}")).await;
+        self.wait_text("#ml-updated", &format!("after {what}"))
+            .await;
     }
 
     /// A screenshot for the guide: `css` scrolled to the top of the window, saved with the

@@ -272,7 +272,10 @@ fn an_epoch_line_matches_the_pattern_the_console_reads() {
     let pattern = json!({"type": "string", "pattern": EPOCH_LINE_PATTERN});
     let matches = |line: &str| jsonschema::is_valid(&pattern, &json!(line));
     assert!(matches(&epoch.line()), "{}", epoch.line());
-    assert!(!matches("epoch 3/20 loss=0.6841"), "the pattern asks for every figure");
+    assert!(
+        !matches("epoch 3/20 loss=0.6841"),
+        "the pattern asks for every figure"
+    );
 }
 
 /// What the console's form checks is what `from_spec` accepts: the same table, as a schema.
