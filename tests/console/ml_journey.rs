@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use super::support::{Console, bearer, in_browser};
+use super::support::{Console, ML_OPERATOR, api, bearer, in_browser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_vendor_journey_in_a_browser() {
@@ -181,6 +181,37 @@ async fn journey(page: &Console, base: &str) {
     page.choose("#catalog-stage", "prod").await;
     page.wait_text("#catalog-list", "No model is listed").await;
     page.choose("#catalog-stage", "").await;
+    page.wait_text("#catalog-list", "eurusd-lr").await;
+
+    // In pages: a second live model (registered and promoted behind the page's back), one a page.
+    let (status, _) = bearer(
+        base,
+        "POST",
+        "/api/vendors/models",
+        &key,
+        Some(json!({"name": "gbpusd-momentum", "task": "signal", "version": "0.1.0"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = api(
+        base,
+        "POST",
+        "/api/models/model_000002/versions/ver_000002/stage",
+        ML_OPERATOR,
+        Some(json!({"stage": "pilot"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    page.fill("#catalog-limit", "1").await;
+    page.choose("#catalog-task", "signal").await;
+    page.wait_text("#catalog-page", "Page 1, 1 model").await;
+    page.wait_text("#catalog-list", "eurusd-lr").await;
+    assert!(!page.disabled("#catalog-next").await, "a second page");
+    page.click("#catalog-next").await;
+    page.wait_text("#catalog-page", "Page 2").await;
+    page.wait_text("#catalog-list", "gbpusd-momentum").await;
+    assert!(page.disabled("#catalog-next").await, "no third page");
+    page.click("#catalog-prev").await;
     page.wait_text("#catalog-list", "eurusd-lr").await;
 
     // Readable at a phone's width.

@@ -1,6 +1,7 @@
 //! The ML section's refusals, each where a person looks: a hyperparameter outside the
 //! trainer's range caught in the page (nothing sent), a refusal only the server can make shown
-//! at its field, and a key revoked behind the page's back dropped with what to do.
+//! at its field, a run cancelled from its page, and a key revoked behind the page's back
+//! dropped with what to do.
 
 use serde_json::json;
 
@@ -27,7 +28,7 @@ async fn refusals(page: &Console, base: &str) {
         "/api/rounds",
         ML_OPERATOR,
         Some(json!({"round_id": "2026-w49", "name": "Week 49", "current": true,
-                    "generate": {"seed": 7, "symbols": ["EURUSD"], "bars": 300, "timeframe": "1h"}})),
+                    "generate": {"seed": 7, "symbols": ["EURUSD"], "bars": 5000, "timeframe": "1h"}})),
     )
     .await;
     assert_eq!(status, 201);
@@ -68,6 +69,19 @@ async fn refusals(page: &Console, base: &str) {
         .await;
     page.doc_shot("ml-11-provider-refused-by-the-server", "#mlrun-form")
         .await;
+
+    // A long run, cancelled from its page: the worker stops at its next epoch, the log ends.
+    page.choose("#mlrun-provider", "").await;
+    page.fill("#mlrun-hyperparams-epochs", "1000").await;
+    page.fill("#mlrun-hyperparams-batch_size", "1").await;
+    page.click("#mlrun-submit").await;
+    page.wait_text("#mlrun-result", "run_000001").await;
+    page.click("#run-cancel").await;
+    page.wait_text("#run-follow", "ended: cancelled").await;
+    page.wait_text("#run-status", "cancelled").await;
+    let log = page.text("#run-log").await;
+    assert!(log.contains("cancelled at the vendor's request"), "{log}");
+    assert!(!log.contains("epoch 1000/1000"), "stopped before its end");
 
     // The key is revoked elsewhere (a second key revokes the first): the next refresh drops it.
     let (_, second) = bearer(base, "POST", "/api/vendors/me/keys", &key, Some(json!({}))).await;
