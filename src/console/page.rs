@@ -115,6 +115,7 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
             "actor_type_not_allowed": Reason::AuthActorTypeNotAllowed.code(),
             "scope_missing": Reason::AuthScopeMissing.code(),
             // What a bearer credential itself is refused with: the page drops such a key.
+            "credential_scope_missing": Reason::TokenScopeInsufficient.code(),
             "credential_refused": [
                 Reason::AuthHeaderRequired.code(),
                 Reason::TokenMalformed.code(),

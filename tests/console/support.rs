@@ -151,8 +151,8 @@ impl Drop for Driver {
 struct Served(Option<ServedBinary>);
 
 impl Served {
-    fn start() -> Served {
-        Served(Some(ServedBinary::start(&[])))
+    fn start(args: &[&str]) -> Served {
+        Served(Some(ServedBinary::start(args)))
     }
 
     fn base(&self) -> String {
@@ -172,7 +172,16 @@ impl Drop for Served {
 /// Runs one browser test: a `marketref serve` of its own, the console open on it, and `test`
 /// given the page and the server's base URL; the test fails when it outruns [`BUDGET`].
 pub(super) async fn in_browser(what: &str, test: impl AsyncFnOnce(&Console, &str)) {
-    let served = Served::start();
+    in_browser_serving(what, &[], test).await;
+}
+
+/// [`in_browser`] against `marketref serve` with `args`.
+pub(super) async fn in_browser_serving(
+    what: &str,
+    args: &[&str],
+    test: impl AsyncFnOnce(&Console, &str),
+) {
+    let served = Served::start(args);
     let base = served.base();
     let run = async {
         let page = Console::open(&base).await;

@@ -14,6 +14,12 @@ function mlKey() {
   return vendorKey;
 }
 
+// The scopes of the key in use, as its listing shows them (null when they are not known).
+function vendorScopes() {
+  const summary = (ml.keys || []).find((k) => vendorKey && vendorKey.startsWith(k.prefix) && vendorKey.endsWith(k.last4));
+  return summary ? summary.scopes : null;
+}
+
 // A key as the listings show it: its prefix (`vk_<key id>_`) and its last 4 characters.
 function keyShown(key, summaries) {
   const summary = (summaries || []).find((k) => key.startsWith(k.prefix) && key.endsWith(k.last4));
@@ -33,6 +39,22 @@ function showTab(tabId, focus) {
   if (focus) document.getElementById(tabId).focus();
   if (tabId === "tab-ml") refreshMl("the ML section");
 }
+// A link to a part of a hidden section (a skip link, a step) shows that section first.
+window.addEventListener("hashchange", () => {
+  const target = document.getElementById(location.hash.slice(1));
+  const pane = target && target.closest(".pane");
+  const tab = pane && TABS.find(([, p]) => p === pane.id);
+  if (tab && pane.hidden) {
+    showTab(tab[0], false);
+    target.scrollIntoView({ block: "start" });
+  }
+});
+
+// Relative times read as of now, not as of the last refresh.
+setInterval(() => {
+  for (const element of document.querySelectorAll("#pane-ml time[datetime]")) element.textContent = ago(element.getAttribute("datetime"));
+}, 10 * 1e3);
+
 for (const [tab] of TABS) {
   const button = document.getElementById(tab);
   button.addEventListener("click", () => showTab(tab, false));
@@ -78,8 +100,17 @@ function mlNeeds(box) {
   const op = C.operations[box.dataset.op];
   const scopes = op.auth.required_scopes.map((s) => "<code>" + esc(s) + "</code>").join(" ");
   if (op.auth.scheme) {
-    box.innerHTML = "<span>Needs a vendor key" + (scopes ? " with " + scopes : "") + ".</span>" +
-      (vendorKey ? '<span class="ok">The key in use is sent as <code>' + esc(C.headers.credential) + "</code>.</span>" : '<span class="no">Paste a key in the vendor console first.</span>');
+    const held = vendorScopes();
+    const missing = op.auth.required_scopes.filter((scope) => held && !held.includes(scope));
+    let verdict = '<span class="no">Paste a key in the vendor console first.</span>';
+    if (vendorKey && missing.length) {
+      const refusal = C.auth_reasons.credential_scope_missing;
+      verdict = '<span class="no">The key in use lacks ' + esc(missing.join(" ")) + ": the server will answer " + esc(statusOf(refusal)) + " <code>" + esc(refusal) +
+        "</code>. Issue a key with it, or use another.</span>";
+    } else if (vendorKey) {
+      verdict = '<span class="ok">The key in use may; it is sent as <code>' + esc(C.headers.credential) + "</code>.</span>";
+    }
+    box.innerHTML = "<span>Needs a vendor key" + (scopes ? " with " + scopes : "") + ".</span>" + verdict;
   } else {
     box.innerHTML = "<span>Needs " + op.auth.allowed_actor_types.map((t) => "<code>" + esc(t) + "</code>").join(" or ") + " with " + scopes +
       ".</span><span class=\"ok\">Sent as the " + esc(mlOperator.label) + " (<code>" + esc(mlOperator.id) + "</code>).</span>";

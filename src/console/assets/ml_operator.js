@@ -155,5 +155,6 @@ function startMl() {
   wireMlForms();
   showKey();
   showKeyless();
-  if (location.hash.startsWith("#ml")) showTab("tab-ml", false);
+  const target = document.getElementById(location.hash.slice(1));
+  if (target && target.closest("#pane-ml")) showTab("tab-ml", false);
 }
