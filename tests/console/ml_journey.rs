@@ -55,6 +55,17 @@ async fn journey(page: &Console, base: &str) {
         json!([0, 0, ""]),
         "the key is in no storage, nor left in the field"
     );
+    let anywhere = page
+        .js(&format!(
+            "return document.body.innerHTML.includes({})",
+            json!(key)
+        ))
+        .await;
+    assert_eq!(
+        anywhere,
+        json!(false),
+        "the key handed over is shown nowhere on the page"
+    );
     page.wait_text("#card-runs", "0 queued or running").await;
     page.doc_shot("ml-02-vendor-console", "#ml-vendor").await;
 
@@ -112,7 +123,7 @@ async fn journey(page: &Console, base: &str) {
         .await;
     page.wait_text("#stage-row-ver_000001", "Move to prod")
         .await;
-    page.doc_shot("ml-05-operator-stages", "#ml-operator").await;
+    page.doc_shot("ml-05-operator-stages", "#h-stages").await;
 
     // The vendor deploys it: the token is shown once, with a copy button.
     page.click("#deploy-ver_000001").await;
@@ -158,7 +169,7 @@ async fn journey(page: &Console, base: &str) {
     page.wait_text("#signals-view", "EURUSD").await;
     page.wait_text("#card-deployments", "1 ready").await;
     page.wait_text("#card-models", "1").await;
-    page.doc_shot("ml-07-deployment-and-signals", "#deployments-list")
+    page.doc_shot("ml-07-deployment-and-signals", "#h-deployments")
         .await;
 
     // Everyone sees it in the catalog, filtered by task and stage.

@@ -25,6 +25,10 @@ document.getElementById("key-form").addEventListener("submit", async (event) => 
   }
   input.value = "";
   vendorKey = key;
+  // The operator's view may still show it, issued a moment ago: it has been handed over.
+  for (const shown of document.querySelectorAll("#pane-ml code.secret")) {
+    if (shown.textContent === key) shown.closest(".once").innerHTML = '<p class="muted">The key was handed to the vendor console and is no longer shown here.</p>';
+  }
   const keys = await call("mlKeys.list", { key });
   ml.keys = keys.ok ? keys.data.items : [];
   vendorShown = keyShown(key, ml.keys);
