@@ -225,6 +225,14 @@ async fn journey(page: &Console, base: &str) {
     page.click("#catalog-prev").await;
     page.wait_text("#catalog-list", "eurusd-lr").await;
 
+    // A new version of the first model, registered from the same run.
+    page.choose("#mlversion-model", "model_000001").await;
+    page.fill("#mlversion-version", "1.1.0").await;
+    page.fill("#mlversion-training_run_id", "run_000001").await;
+    page.click("#mlversion-submit").await;
+    page.wait_text("#mlversion-result", "ver_000003").await;
+    page.wait_text("#model-model_000001", "1.1.0").await;
+
     // Readable at a phone's width.
     page.client.set_window_size(390, 844).await.unwrap();
     page.wait_until(
