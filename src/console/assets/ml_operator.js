@@ -34,7 +34,7 @@ async function refreshOperator() {
   setHtml(stageBox, "<table><thead><tr><th>model</th><th>version</th><th>vendor</th><th>stage</th><th>allowed moves</th></tr></thead><tbody>" + rows.map(([m, v]) => {
     const moves = C.ml.stage_transitions.filter((t) => t.from === v.stage).map((t) =>
       '<button type="button" class="secondary small" data-stage="' + esc(m.model_id + " " + v.version_id + " " + t.to) + '" id="stage-' + esc(v.version_id) + "-to-" + esc(t.to) + '">Move to ' + esc(t.to) + "</button>");
-    const error = (ml.stageErrors || {})[v.version_id];
+    const error = ml.stageErrors[v.version_id];
     return '<tr id="stage-row-' + esc(v.version_id) + '"><td>' + esc(m.name) + " <code>" + esc(m.model_id) + "</code></td><td>" + esc(v.version) + " <code>" + esc(v.version_id) + "</code></td><td>" + esc(m.vendor_id) +
       '</td><td data-col="stage">' + badge(v.stage) + "</td><td>" + (moves.join(" ") || '<span class="muted">none: the stage table allows no move</span>') +
       (error ? '<div class="row-error" id="stage-' + esc(v.version_id) + '-error">' + error + "</div>" : "") + "</td></tr>";
@@ -47,7 +47,6 @@ document.getElementById("stages-list").addEventListener("click", async (event) =
   const [model, version, to] = button.dataset.stage.split(" ");
   button.disabled = true;
   const res = await call("mlVersions.stage", { as: mlOperator, params: { model_id: model, version_id: version }, body: { stage: to } });
-  ml.stageErrors = ml.stageErrors || {};
   if (res.ok) delete ml.stageErrors[version];
   else ml.stageErrors[version] = errorBanner(res, "The move was refused");
   await refreshMl("mlVersions.stage");

@@ -2,11 +2,8 @@
 // listings, its models with their stage history, its deployments with their heartbeats and
 // signals. Everything shown is an answer of the API to the key in use.
 
-const ml = { runs: [], models: [], deployments: [], keys: [], vendor: null, openRun: null, signalsOf: null };
-
-function listQuery(opId) {
-  return pageLimit(opId);
-}
+// What the key in use was last answered; `follow` reads the open run's log.
+const ml = { runs: [], models: [], deployments: [], keys: [], vendor: null, openRun: null, follow: null, signalsOf: null, stageErrors: {} };
 
 document.getElementById("key-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -83,9 +80,9 @@ async function refreshVendor() {
   if (!vendorKey) return;
   const key = vendorKey;
   const [runs, models, deployments] = await Promise.all([
-    call("mlTraining.list", { key, query: listQuery("mlTraining.list") }),
-    call("mlModels.list", { key, query: listQuery("mlModels.list") }),
-    call("mlDeployments.list", { key, query: listQuery("mlDeployments.list") }),
+    call("mlTraining.list", { key, query: pageLimit("mlTraining.list") }),
+    call("mlModels.list", { key, query: pageLimit("mlModels.list") }),
+    call("mlDeployments.list", { key, query: pageLimit("mlDeployments.list") }),
   ]);
   for (const res of [runs, models, deployments]) if (keyRefused(res)) return;
   if (runs.ok) ml.runs = runs.data.items;
@@ -111,7 +108,8 @@ function card(id, title, value, detail) {
 function renderCards() {
   const live = versions().filter((v) => LIVE_STAGES.includes(v.stage));
   const active = ml.models.filter((m) => m.versions.some((v) => LIVE_STAGES.includes(v.stage)));
-  const top = LIVE_STAGES[LIVE_STAGES.length - 1];
+  // The live stage furthest on the way to production, in the stage enum's order.
+  const top = C.ml.stages.filter((stage) => LIVE_STAGES.includes(stage)).pop();
   const inTop = ml.models.filter((m) => m.versions.some((v) => v.stage === top));
   const running = ml.runs.filter((r) => !C.ml.finished_training_statuses.includes(r.status));
   const healthy = ml.deployments.filter((d) => d.status === C.ml.healthy_deployment_status);
