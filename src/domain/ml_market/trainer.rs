@@ -152,7 +152,9 @@ impl Hyperparams {
                 "lr" => params.lr = number,
                 "epochs" => params.epochs = number as u32,
                 "batch_size" => params.batch_size = number as usize,
-                _ => params.l2 = number,
+                "l2" => params.l2 = number,
+                // A range in the table that no field takes is a name the trainer does not know.
+                _ => return Err(refused("unknown")),
             }
         }
         Ok(params)

@@ -294,4 +294,12 @@ fn the_hyperparameter_schemas_state_the_ranges_and_defaults_the_trainer_takes() 
         schemas.keys().collect::<Vec<_>>(),
         ["batch_size", "epochs", "l2", "lr"]
     );
+    for (name, schema) in &schemas {
+        let at_default = BTreeMap::from([(name.clone(), schema["default"].clone())]);
+        assert_eq!(
+            Hyperparams::from_spec(&at_default),
+            Ok(Hyperparams::default()),
+            "every range of the table is a field the trainer takes: {name}"
+        );
+    }
 }
