@@ -189,6 +189,22 @@ async fn journey(page: &Console, base: &str) {
     page.wait_text("#catalog-row-model_000001 [data-col=confidence]", "0.720")
         .await;
     page.doc_shot("ml-08-catalog", "#ml-catalog").await;
+
+    // A refresh that brings nothing new leaves the lists as they are: no element is replaced,
+    // so nothing moves under the reader (the relative times alone are rewritten in place).
+    page.js("window.shownBefore = [document.getElementById('catalog-table'), document.querySelector('#vendor-cards .card')]; \
+             window.seqBefore = document.getElementById('ml-updated').dataset.seq; return true")
+        .await;
+    page.click("#vendor-refresh").await;
+    page.wait_until(
+        "the second manual refresh",
+        "return document.getElementById('ml-updated').dataset.seq !== window.seqBefore",
+    )
+    .await;
+    let kept = page
+        .js("return window.shownBefore[0] === document.getElementById('catalog-table') && window.shownBefore[1] === document.querySelector('#vendor-cards .card')")
+        .await;
+    assert_eq!(kept, json!(true), "the refresh replaced an unchanged list");
     page.choose("#catalog-stage", "prod").await;
     page.wait_text("#catalog-list", "No model is listed").await;
     page.choose("#catalog-stage", "").await;

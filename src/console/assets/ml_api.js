@@ -51,9 +51,7 @@ window.addEventListener("hashchange", () => {
 });
 
 // Relative times read as of now, not as of the last refresh.
-setInterval(() => {
-  for (const element of document.querySelectorAll("#pane-ml time[datetime]")) element.textContent = ago(element.getAttribute("datetime"));
-}, 10 * 1e3);
+setInterval(() => tickTimes(document.getElementById("pane-ml")), 10 * 1e3);
 
 for (const [tab] of TABS) {
   const button = document.getElementById(tab);
@@ -68,11 +66,20 @@ for (const [tab] of TABS) {
 
 // Replaces a box's content only when it changed, so that a refresh that brings nothing new
 // does not move the page, the focus or a selection.
+// Relative times are written into their <time> elements afterwards, so that the passing of
+// time alone does not count as a change.
 function setHtml(box, html) {
-  if (box.dataset.shown === html) return false;
-  box.innerHTML = html;
-  box.dataset.shown = html;
-  return true;
+  const changed = box.dataset.shown !== html;
+  if (changed) {
+    box.innerHTML = html;
+    box.dataset.shown = html;
+  }
+  tickTimes(box);
+  return changed;
+}
+
+function tickTimes(box) {
+  for (const element of box.querySelectorAll("time[datetime]")) element.textContent = ago(element.getAttribute("datetime"));
 }
 
 // "12 s ago", "3 min ago", "2 h ago", "4 d ago", or the time itself if it is in the future.
@@ -87,8 +94,9 @@ function ago(iso) {
   return Math.floor(seconds / size) + " " + unit + " ago";
 }
 
+// Its words ("3 min ago") are filled in by tickTimes.
 function timeTag(iso) {
-  return iso ? '<time datetime="' + esc(iso) + '" title="' + esc(iso) + '">' + esc(ago(iso)) + "</time>" : '<span class="muted">–</span>';
+  return iso ? '<time datetime="' + esc(iso) + '" title="' + esc(iso) + '"></time>' : '<span class="muted">–</span>';
 }
 
 function num(value, digits) {
