@@ -116,7 +116,7 @@ function mlNeeds(box) {
       verdict = '<span class="no">The key in use lacks ' + esc(missing.join(" ")) + ": the server will answer " + esc(statusOf(refusal)) + " <code>" + esc(refusal) +
         "</code>. Issue a key with it, or use another.</span>";
     } else if (vendorKey) {
-      verdict = '<span class="ok">The key in use may; it is sent as <code>' + esc(C.headers.credential) + "</code>.</span>";
+      verdict = '<span class="ok">The key in use holds them; it is sent as <code>' + esc(C.headers.credential) + "</code>.</span>";
     }
     box.innerHTML = "<span>Needs a vendor key" + (scopes ? " with " + scopes : "") + ".</span>" + verdict;
   } else {
