@@ -1,6 +1,6 @@
 //! The web console: one HTML page, served by `GET /` (the `console.page` operation of
 //! `system`) from assets compiled into the binary, with a section for each domain that
-//! declares one (today the data-marketplace loop).
+//! declares one (the data-marketplace loop, and the ML model marketplace), each a tab of its own.
 //!
 //! The page holds no second copy of the contract. [`page::render`] writes into it, as JSON, the
 //! manifest entries of the operations it calls (paths, auth rules, query parameters, field

@@ -20,7 +20,7 @@ const CSS: &str = include_str!("assets/console.css");
 
 /// The page's script, in the order its parts run: each part declares what the later ones use,
 /// and all of them share one function scope (see [`script`]).
-pub(crate) const SCRIPTS: [(&str, &str); 8] = [
+pub(crate) const SCRIPTS: [(&str, &str); 13] = [
     ("contract.js", include_str!("assets/contract.js")),
     ("words.js", include_str!("assets/words.js")),
     ("validate.js", include_str!("assets/validate.js")),
@@ -28,6 +28,11 @@ pub(crate) const SCRIPTS: [(&str, &str); 8] = [
     ("forms.js", include_str!("assets/forms.js")),
     ("views.js", include_str!("assets/views.js")),
     ("dashboard.js", include_str!("assets/dashboard.js")),
+    ("ml_api.js", include_str!("assets/ml_api.js")),
+    ("ml_catalog.js", include_str!("assets/ml_catalog.js")),
+    ("ml_vendor.js", include_str!("assets/ml_vendor.js")),
+    ("ml_training.js", include_str!("assets/ml_training.js")),
+    ("ml_operator.js", include_str!("assets/ml_operator.js")),
     ("main.js", include_str!("assets/main.js")),
 ];
 
@@ -92,7 +97,9 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
             return Err(ApiError::internal("console facts are not an object"));
         };
         if let Some(declared) = facts.remove("roles") {
-            roles.extend(roles::derive(declared, &operations).map_err(ApiError::internal)?);
+            roles.extend(
+                roles::derive(declared, section.tag, &operations).map_err(ApiError::internal)?,
+            );
         }
         document.extend(facts);
     }
@@ -107,6 +114,13 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
         json!({
             "actor_type_not_allowed": Reason::AuthActorTypeNotAllowed.code(),
             "scope_missing": Reason::AuthScopeMissing.code(),
+            // What a bearer credential itself is refused with: the page drops such a key.
+            "credential_scope_missing": Reason::TokenScopeInsufficient.code(),
+            "credential_refused": [
+                Reason::AuthHeaderRequired.code(),
+                Reason::TokenMalformed.code(),
+                Reason::TokenInactive.code(),
+            ],
         }),
     );
     document.insert(
@@ -116,6 +130,8 @@ pub fn contract_document(manifest: &Manifest, domains: &[&Domain]) -> Result<Val
             "actor_id": headers::ACTOR_ID,
             "auth_scopes": headers::AUTH_SCOPES,
             "idempotency_key": headers::IDEMPOTENCY_KEY,
+            "credential": headers::AUTHORIZATION,
+            "last_event_id": headers::LAST_EVENT_ID,
         }),
     );
     Ok(Value::Object(document))
@@ -151,6 +167,8 @@ fn describe(
             "invalid_request_reason": operation.invalid_request_reason,
             "field_reasons": operation.field_reasons,
             "field_rule_reasons": operation.field_rule_reasons,
+            "event_stream": operation.event_stream,
+            "envelope": operation.envelope,
         }),
     );
     Ok(())
@@ -174,6 +192,43 @@ mod tests {
         ] {
             assert!(document.get(key).is_some(), "{key}");
         }
+        let ml = &document["ml"];
+        for key in [
+            "stage_transitions",
+            "healthy_deployment_status",
+            "finished_training_statuses",
+            "hyperparams",
+            "epoch_line_pattern",
+        ] {
+            assert!(ml.get(key).is_some(), "ml.{key}");
+        }
+        assert_eq!(
+            ml["hyperparams"]["batch_size"]["maximum"], 65536.0,
+            "the trainer's ranges, as a schema"
+        );
+        assert_eq!(ml["healthy_deployment_status"], "ready");
+    }
+
+    /// The ML operations the page calls with a bearer key say so (`auth.scheme`), and the log
+    /// says how its event stream is asked for and ends.
+    #[test]
+    fn the_ml_operations_carry_their_scheme_and_stream() {
+        let document = document();
+        let operations = &document["operations"];
+        assert_eq!(
+            operations["mlTraining.create"]["auth"]["scheme"],
+            "vendor_key"
+        );
+        assert!(
+            operations["mlVendors.create"]["auth"]
+                .get("scheme")
+                .is_none()
+        );
+        assert_eq!(
+            operations["mlTraining.logs"]["event_stream"],
+            json!({"query": "follow", "value": "true", "end_event": "end"})
+        );
+        assert_eq!(operations["mlCatalog.list"]["envelope"], "data");
     }
 
     /// The roles are the guide's (`docs/first-ten-minutes.md`): the page acts as the people
@@ -214,6 +269,12 @@ mod tests {
                     "partner",
                     "operator_main",
                     json!(["marketplace:operate", "marketplace:read"])
+                ),
+                (
+                    "ml_operator",
+                    "partner",
+                    "operator_main",
+                    json!(["ml:operate", "ml:read"])
                 ),
             ]
         );
@@ -315,7 +376,9 @@ mod tests {
                         collect_keywords(sub, used);
                     }
                 }
-                "items" | "additionalProperties" | "not" => collect_keywords(value, used),
+                "items" | "additionalProperties" | "not" | "propertyNames" => {
+                    collect_keywords(value, used);
+                }
                 _ => {}
             }
         }

@@ -11,21 +11,36 @@
 //!   inside a string or not;
 //! - a **query limit**: every maximum of an integer query parameter as a number of its own,
 //!   and any integer query parameter's name given a number (`limit: 50`, `limit=50`);
+//! - a **schema limit**: every `maximum` or `exclusiveMaximum` of at least
+//!   [`SCHEMA_LIMIT_FROM`] anywhere in the contract document (the request schemas, the
+//!   trainer's hyperparameter ranges), as a number of its own;
 //! - a **header name**: every name of [`crate::headers`], in any case.
 //!
 //! Numbers are free otherwise: layout and chart sizes (`360`, `170`), a slice length, a
-//! threshold. One that happens to equal a status is written so that it does not (the calendar's
-//! leap years come from `Date`, the text area's threshold is `1000`). The CSS is not read: it
-//! holds no contract, and its font weights (`400`) are not statuses.
+//! threshold. One that happens to equal a status or a limit is written so that it does not (the
+//! calendar's leap years come from `Date`, the text area's threshold is `1024`). The CSS is not
+//! read: it holds no contract, and its font weights (`400`) are not statuses.
 
 use std::collections::BTreeSet;
+
+use serde_json::Value;
 
 use crate::headers;
 use crate::manifest::{Manifest, QueryParamType};
 use crate::reason::Reason;
 
-/// What `text` (the asset `name`) spells of the contract, one line per finding.
-pub(crate) fn restated(name: &str, text: &str, manifest: &Manifest) -> Vec<String> {
+/// The smallest schema maximum the gate looks for: below it, numbers are too common in layout
+/// and arithmetic (`10`, `50`) to tell a restated limit from a chart's margin.
+const SCHEMA_LIMIT_FROM: u64 = 100;
+
+/// What `text` (the asset `name`) spells of the contract, one line per finding; `document`
+/// is the contract document the page is given.
+pub(crate) fn restated(
+    name: &str,
+    text: &str,
+    manifest: &Manifest,
+    document: &Value,
+) -> Vec<String> {
     let mut found = Vec::new();
     let mut find = |at: usize, what: String| {
         found.push(format!("{name}:{}: {what}", line_of(text, at)));
@@ -34,11 +49,15 @@ pub(crate) fn restated(name: &str, text: &str, manifest: &Manifest) -> Vec<Strin
     scope_strings(text, &scopes(manifest), &mut find);
     let statuses = statuses(manifest);
     let (limit_names, limits) = query_limits(manifest);
+    let mut maxima = BTreeSet::new();
+    schema_maxima(document, &mut maxima);
     for (at, number) in numbers(text) {
         if statuses.contains(&number) {
             find(at, format!("status {number}"));
         } else if limits.contains(&number) {
             find(at, format!("query limit {number}"));
+        } else if maxima.contains(&number) {
+            find(at, format!("schema limit {number}"));
         }
     }
     for param in &limit_names {
@@ -68,6 +87,8 @@ fn header_names(text: &str, find: &mut impl FnMut(usize, String)) {
         headers::IDEMPOTENT_REPLAYED,
         headers::CORRELATION_ID,
         headers::REQUEST_CLOCK,
+        headers::AUTHORIZATION,
+        headers::LAST_EVENT_ID,
     ] {
         for at in occurrences(&lower, header) {
             find(at, format!("header name `{header}`"));
@@ -146,6 +167,25 @@ fn query_limits(manifest: &Manifest) -> (BTreeSet<String>, BTreeSet<u64>) {
     (names, maxima)
 }
 
+/// Every whole `maximum` or `exclusiveMaximum` of at least [`SCHEMA_LIMIT_FROM`] in `value`.
+fn schema_maxima(value: &Value, into: &mut BTreeSet<u64>) {
+    match value {
+        Value::Object(object) => {
+            for (key, item) in object {
+                let bound = item
+                    .as_f64()
+                    .filter(|n| n.fract() == 0.0 && *n >= SCHEMA_LIMIT_FROM as f64);
+                if let (true, Some(n)) = (key == "maximum" || key == "exclusiveMaximum", bound) {
+                    into.insert(n as u64);
+                }
+                schema_maxima(item, into);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| schema_maxima(item, into)),
+        _ => {}
+    }
+}
+
 fn occurrences<'a>(text: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
     text.match_indices(needle).map(|(at, _)| at)
 }
@@ -189,14 +229,20 @@ fn line_of(text: &str, at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::console::page::{HTML, SCRIPTS};
+    use crate::console::page::{HTML, SCRIPTS, contract_document};
 
+    fn document() -> Value {
+        contract_document(Manifest::embedded(), crate::domain::ALL).unwrap()
+    }
+
+    /// Every section's scripts (the data marketplace's and the ML marketplace's) and the shell.
     #[test]
     fn the_page_spells_nothing_of_the_contract() {
         let manifest = Manifest::embedded();
-        let mut found = restated("console.html", HTML, manifest);
+        let document = document();
+        let mut found = restated("console.html", HTML, manifest, &document);
         for (name, script) in SCRIPTS {
-            found.extend(restated(name, script, manifest));
+            found.extend(restated(name, script, manifest, &document));
         }
         assert_eq!(
             found,
@@ -209,15 +255,18 @@ mod tests {
     fn the_gate_finds_each_kind_of_restated_value() {
         let planted = "headers[\"X-Auth-Scopes\"] = \"offers:write\";\n\
                        call(\"dataOffers.list\", { query: { limit: 50 } });\n\
-                       box.dataset.status = \"422\"; fetch(\"/x?limit=200\"); \"offers:delete\";";
+                       box.dataset.status = \"422\"; fetch(\"/x?limit=200\"); \"offers:delete\";\n\
+                       if (epochs > 1000 || batch > 65536) return;";
         assert_eq!(
-            restated("planted.js", planted, Manifest::embedded()),
+            restated("planted.js", planted, Manifest::embedded(), &document()),
             [
                 "planted.js:1: header name `x-auth-scopes`",
                 "planted.js:1: scope `offers:write`",
                 "planted.js:3: scope-shaped `offers:delete`",
                 "planted.js:3: status 422",
                 "planted.js:3: status 200",
+                "planted.js:4: schema limit 1000",
+                "planted.js:4: schema limit 65536",
                 "planted.js:2: query parameter `limit` given a number",
                 "planted.js:3: query parameter `limit` given a number",
             ]
@@ -227,9 +276,9 @@ mod tests {
     #[test]
     fn numbers_for_layout_and_words_are_not_statuses() {
         let layout = "const width = 360, height = 170; x.slice(0, 300); color: #a40e26; \
-                      \"\\u003c\"; 0.422; 4220; v422; 1000; \"RFC 3339\"; offers: [], marketplace: 1";
+                      \"\\u003c\"; 0.422; 4220; v422; 1024; \"RFC 3339\"; offers: [], marketplace: 1; epochs: 30";
         assert_eq!(
-            restated("layout.js", layout, Manifest::embedded()),
+            restated("layout.js", layout, Manifest::embedded(), &document()),
             Vec::<String>::new()
         );
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::actor::ActorType;
-use crate::manifest::Operation;
+use crate::manifest::{AuthScheme, Operation};
 
 /// A role as a section declares it.
 #[derive(Debug, Deserialize)]
@@ -30,6 +30,8 @@ struct Declared {
 /// A role as the page reads it.
 #[derive(Debug, Serialize)]
 pub struct Role {
+    /// The manifest tag of the section whose operations the role drives.
+    pub section: String,
     pub key: String,
     pub label: String,
     pub actor_id: String,
@@ -46,17 +48,17 @@ pub struct Role {
     pub privileges: BTreeMap<String, String>,
 }
 
-/// Completes each declared role of a section whose operations are `section`.
-pub fn derive(declared: Value, section: &[&Operation]) -> Result<Vec<Role>, String> {
+/// Completes each declared role of the section `tag` whose operations are `section`.
+pub fn derive(declared: Value, tag: &str, section: &[&Operation]) -> Result<Vec<Role>, String> {
     let declared: Vec<Declared> =
         serde_json::from_value(declared).map_err(|e| format!("console roles: {e}"))?;
     declared
         .into_iter()
-        .map(|role| complete(role, section))
+        .map(|role| complete(role, tag, section))
         .collect()
 }
 
-fn complete(role: Declared, section: &[&Operation]) -> Result<Role, String> {
+fn complete(role: Declared, tag: &str, section: &[&Operation]) -> Result<Role, String> {
     let key = &role.key;
     let mut operations: Vec<&Operation> = Vec::new();
     for id in &role.drives {
@@ -66,10 +68,11 @@ fn complete(role: Declared, section: &[&Operation]) -> Result<Role, String> {
             .ok_or_else(|| format!("role {key} drives `{id}`, which its section does not have"))?;
         operations.push(operation);
     }
-    for read in section
-        .iter()
-        .filter(|operation| operation.method.is_read())
-    {
+    // The reads a role makes are those the gateway's headers authenticate: a read by a
+    // vendor key or a deployment token is that credential's, never a role's.
+    for read in section.iter().filter(|operation| {
+        operation.method.is_read() && operation.auth.scheme == AuthScheme::Gateway
+    }) {
         if !operations
             .iter()
             .any(|o| o.operation_id == read.operation_id)
@@ -110,6 +113,7 @@ fn complete(role: Declared, section: &[&Operation]) -> Result<Role, String> {
         .map(|(name, scope)| (name.clone(), scope.clone()))
         .collect();
     Ok(Role {
+        section: tag.to_owned(),
         operations: operations
             .iter()
             .map(|operation| operation.operation_id.clone())
@@ -149,7 +153,7 @@ mod tests {
         if let Some(kind) = actor_type {
             declared[0]["actor_type"] = json!(kind);
         }
-        derive(declared, &marketplace()).map(|mut roles| roles.remove(0))
+        derive(declared, "data-marketplace", &marketplace()).map(|mut roles| roles.remove(0))
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! `support` drives the browser; `serving` checks the page as served; `journey` walks the
 //! loop; `forms` holds the page's checks against the server's; `guards` the mistakes the page
-//! keeps a user from.
+//! keeps a user from; `ml_journey` walks a vendor from its key to the catalog, and
+//! `ml_refusals` the ML section's refusals (in the page, by the server, a revoked key).
 //!
 //! A machine without Chromium or chromedriver gets them from `scripts/install-browser.sh`, which
 //! the tests run themselves (and `.ci/run` before them); where that cannot install them, the
@@ -14,5 +15,7 @@
 mod forms;
 mod guards;
 mod journey;
+mod ml_journey;
+mod ml_refusals;
 mod serving;
 mod support;

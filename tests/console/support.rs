@@ -151,8 +151,8 @@ impl Drop for Driver {
 struct Served(Option<ServedBinary>);
 
 impl Served {
-    fn start() -> Served {
-        Served(Some(ServedBinary::start(&[])))
+    fn start(args: &[&str]) -> Served {
+        Served(Some(ServedBinary::start(args)))
     }
 
     fn base(&self) -> String {
@@ -172,7 +172,16 @@ impl Drop for Served {
 /// Runs one browser test: a `marketref serve` of its own, the console open on it, and `test`
 /// given the page and the server's base URL; the test fails when it outruns [`BUDGET`].
 pub(super) async fn in_browser(what: &str, test: impl AsyncFnOnce(&Console, &str)) {
-    let served = Served::start();
+    in_browser_serving(what, &[], test).await;
+}
+
+/// [`in_browser`] against `marketref serve` with `args`.
+pub(super) async fn in_browser_serving(
+    what: &str,
+    args: &[&str],
+    test: impl AsyncFnOnce(&Console, &str),
+) {
+    let served = Served::start(args);
     let base = served.base();
     let run = async {
         let page = Console::open(&base).await;
@@ -202,6 +211,31 @@ pub(super) async fn api(
         let n = KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         request = request.header("Idempotency-Key", format!("console-test-{n}"));
     }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let reply = request.send().await.unwrap();
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap())
+}
+
+/// The ML operator's gateway headers (`docs/ml-marketplace.md`).
+pub(super) const ML_OPERATOR: Actor = ("partner", "operator_main", "ml:operate ml:read");
+
+/// A direct call with a bearer credential (a vendor key, a deployment token): what a vendor's
+/// own tools or its model server do behind the page's back.
+pub(super) async fn bearer(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .header("authorization", format!("Bearer {token}"));
     if let Some(body) = body {
         request = request
             .header("content-type", "application/json")
@@ -381,6 +415,34 @@ impl Console {
     pub(super) async fn refreshed_after(&self, operation_id: &str) {
         self.wait_text("#dash-updated", &format!("after {operation_id}"))
             .await;
+    }
+
+    /// Opens the ML model marketplace's tab and waits for its first refresh.
+    pub(super) async fn open_ml(&self) {
+        self.click("#tab-ml").await;
+        self.refreshed_ml_after("the ML section").await;
+    }
+
+    /// Waits for the ML section's refresh that follows `what`.
+    pub(super) async fn refreshed_ml_after(&self, what: &str) {
+        self.wait_text("#ml-updated", &format!("after {what}"))
+            .await;
+    }
+
+    /// A screenshot for the guide: `css` scrolled to the top of the window, saved with the
+    /// others under `artifacts/console/`, and under `docs/console/` as well when
+    /// `MARKETREF_WRITE_SCREENSHOTS=1` (the committed ones come from such a run).
+    pub(super) async fn doc_shot(&self, name: &str, css: &str) {
+        let script = format!(
+            "document.querySelector({}).scrollIntoView({{block: 'start'}}); return true;",
+            Value::String(css.to_owned())
+        );
+        self.js(&script).await;
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var_os("MARKETREF_WRITE_SCREENSHOTS").is_some_and(|v| v == "1") {
+            std::fs::write(root().join(format!("docs/console/{name}.png")), &png).unwrap();
+        }
     }
 
     /// Scrolls `css` into the window (to its top for a whole step, else to its middle) and

@@ -1,10 +1,16 @@
 // Who is calling, and the calls: the roles of the document (their actor type and scopes are
-// the manifest's), the actor headers they send, and the API called by operation id.
+// the manifest's), the actor headers they send, and the API called by operation id. The
+// selector is the data marketplace's; the ML section's roles act through its own view.
 
-const ROLES = {};
-for (const role of C.roles) {
-  ROLES[role.key] = { label: role.label, type: role.actor_type, id: role.actor_id, scopes: role.scopes, privileges: role.privileges };
+// A section's roles by key; `section` is the manifest tag its pane names (data-section).
+function rolesOf(section) {
+  const roles = {};
+  for (const role of C.roles.filter((r) => r.section === section)) {
+    roles[role.key] = { label: role.label, type: role.actor_type, id: role.actor_id, scopes: role.scopes, privileges: role.privileges };
+  }
+  return roles;
 }
+const ROLES = rolesOf(document.getElementById("pane-data").dataset.section);
 const roleSelect = document.getElementById("actor-role");
 const actorIdInput = document.getElementById("actor-id");
 for (const [key, role] of Object.entries(ROLES)) {
@@ -57,7 +63,7 @@ function renderActor() {
     "Requests carry <code>" + esc(C.headers.actor_type) + ": " + esc(who.type) + "</code>, <code>" + esc(C.headers.actor_id) + ": " + esc(who.id) +
     "</code>, <code>" + esc(C.headers.auth_scopes) + ": " + esc(who.scopes.join(" ")) + "</code>." +
     (held.length ? " They hold the privilege " + held.map((name) => "<code>" + esc(name) + "</code>").join(", ") + "." : "");
-  for (const box of document.querySelectorAll(".needs[data-op]")) renderNeeds(box);
+  for (const box of document.querySelectorAll("#pane-data .needs[data-op]")) renderNeeds(box);
 }
 
 function renderNeeds(box) {
@@ -93,16 +99,37 @@ function freshKey() {
   return "console-" + Date.now().toString(36) + "-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function call(opId, options) {
-  const { params = {}, body, query } = options || {};
-  const op = C.operations[opId];
+function pathOf(op, params, query) {
   let path = op.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params[name]));
-  if (query) path += "?" + new URLSearchParams(query).toString();
-  const who = actor();
+  const given = Object.entries(query || {}).filter(([, value]) => value !== undefined && value !== "");
+  if (given.length) path += "?" + new URLSearchParams(given).toString();
+  return path;
+}
+
+// The headers that authenticate a call of `op`: none for a public operation, the bearer
+// credential `key` for an operation of another scheme than the gateway's (whose rule then
+// has no `scheme`), else the actor headers of `as` or of the selected role.
+function authHeaders(op, as, key) {
   const headers = {};
+  if (!op.auth.required) return headers;
+  if (op.auth.scheme) {
+    headers[C.headers.credential] = "Bearer " + (key || "");
+    return headers;
+  }
+  const who = as || actor();
   headers[C.headers.actor_type] = who.type;
   headers[C.headers.actor_id] = who.id;
   headers[C.headers.auth_scopes] = who.scopes.join(" ");
+  return headers;
+}
+
+// Calls `opId`; `as` (a role) and `key` (a bearer credential) say who calls when the selected
+// role does not. An answer in the `data` envelope has it unwrapped as `res.data`.
+async function call(opId, options) {
+  const { params = {}, body, query, as, key } = options || {};
+  const op = C.operations[opId];
+  const path = pathOf(op, params, query);
+  const headers = authHeaders(op, as, key);
   if (body !== undefined) headers["content-type"] = "application/json";
   if (op.idempotency_required) headers[C.headers.idempotency_key] = freshKey();
   let response;
@@ -118,7 +145,7 @@ async function call(opId, options) {
   } catch (error) {
     json = { error: { code: "NOT_JSON", message: text.slice(0, 300), details: {} } };
   }
-  return { opId, status: response.status, ok: response.ok, body: json };
+  return { opId, status: response.status, ok: response.ok, body: json, data: response.ok && op.envelope === "data" ? json.data : json };
 }
 
 function reasonOf(res) {

@@ -3,14 +3,19 @@
 // src/console/page.rs runs these parts in a fixed order inside one strict function:
 // contract.js (this: the document), words.js (field guidance), validate.js (the in-page JSON
 // Schema subset), api.js (who is calling, the calls), forms.js, views.js (lists, contract,
-// timeline), dashboard.js (chart, status, refresh) and main.js (the steps).
+// timeline), dashboard.js (chart, status, refresh); then the ML marketplace's tab: ml_api.js
+// (the tabs, the vendor key, the event stream), ml_catalog.js, ml_vendor.js (cards, activity,
+// models, deployments), ml_training.js (the run form, a run's log and chart), ml_operator.js
+// (vendors, rounds, stages, the ML forms' answers); and main.js (the steps, then the start).
 //
 // Everything the page knows of the contract comes from the document the server writes into
 // #marketref-contract: the operations with their paths, auth rules, query parameters and field
 // reasons, their request schemas, the reason codes with their messages and statuses, the header
 // names, the roles with the scopes and actor type their operations require, the intent status
-// table and the release blockers. Forms, field guidance and in-page checks are built from it;
-// the API is called by operation id. No scope, status, limit or header name is written here.
+// table and the release blockers; for the ML tab, the stage table, the trainer's hyperparameter
+// ranges as schemas and the pattern of its epoch lines. Forms, field guidance and in-page checks
+// are built from it; the API is called by operation id. No scope, status, limit or header name
+// is written here.
 
 let C;
 try {

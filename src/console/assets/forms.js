@@ -27,11 +27,13 @@ function nameAnIntent(verb) {
 
 const forms = {};
 
-// A text that may run past a long line gets a text area.
-const TEXTAREA_FROM = 1000;
+// A text that may run past a long line (a kibibyte) gets a text area.
+const TEXTAREA_FROM = 1024;
 
-function inputKind(schema, root) {
+function inputKind(schema, root, choices) {
+  if (choices) return "choice";
   if (schema.anyOf) return "time";
+  if (schema.type === "boolean") return "boolean";
   if (schema.enum) return "select";
   if (schema.type === "array") return schema.items && resolve(schema.items, root).enum ? "multi" : "list";
   if (schema.type === "number" || schema.type === "integer") return "number";
@@ -44,8 +46,13 @@ function buildForm(element) {
   const key = element.dataset.form;
   const spec = FORMS[key];
   const opId = element.dataset.op;
-  const op = C.operations[opId];
-  const root = C.schemas[op.request_schema];
+  // A rule the page adds (`schema`) comes with the reason the server answers its breach with.
+  const op = spec.fieldReasons
+    ? Object.assign({}, C.operations[opId], { field_reasons: Object.assign({}, C.operations[opId].field_reasons, spec.fieldReasons()) })
+    : C.operations[opId];
+  // A form may check more than the request schema states, where a rule of the server's is
+  // given to the page in a schema of its own (the trainer's hyperparameter ranges).
+  const root = spec.schema ? spec.schema(C.schemas[op.request_schema]) : C.schemas[op.request_schema];
   const form = { key, opId, op, root, element, fields: [], spec };
   const primary = document.createElement("div");
   primary.className = "fields";
@@ -98,7 +105,7 @@ function addField(form, container, root, parentSchema, parentPointer, name) {
   const dotted = fieldName(pointer);
   const id = form.key + "-" + dotted.replace(/\./g, "-");
   const required = (parentSchema.required || []).includes(name) || (parentPointer === "" && name in (form.spec.requires || {}));
-  const kind = inputKind(schema, root);
+  const kind = inputKind(schema, root, (form.spec.choices || {})[dotted]);
   if (kind === "group") {
     const group = document.createElement("fieldset");
     group.className = "group";
@@ -130,7 +137,12 @@ function addField(form, container, root, parentSchema, parentPointer, name) {
       options.map((option) => '<label><input type="checkbox" name="' + esc(id) + '" value="' + esc(option) + '" id="' + esc(id + "-" + option) + '" aria-describedby="' + describedBy + '"> ' + esc(option) + "</label>").join("") +
       "</div>" + hint + error;
   } else {
-    if (kind === "select") {
+    if (kind === "choice") {
+      // Its options come from the API (filled in by setChoices), not from the schema.
+      control = '<select id="' + id + '" aria-describedby="' + describedBy + '"></select>';
+    } else if (kind === "boolean") {
+      control = '<label class="check"><input type="checkbox" id="' + id + '" aria-describedby="' + describedBy + '"> ' + esc(label(name)) + "</label>";
+    } else if (kind === "select") {
       control = '<select id="' + id + '" aria-describedby="' + describedBy + '">' +
         '<option value="">' + (required ? "Choose…" : "(default)") + "</option>" +
         schema.enum.map((option) => '<option value="' + esc(option) + '">' + esc(option) + "</option>").join("") + "</select>";
@@ -143,7 +155,7 @@ function addField(form, container, root, parentSchema, parentPointer, name) {
         (placeholder ? ' placeholder="' + esc(placeholder) + '"' : "") + (required ? ' aria-required="true"' : "") +
         ' aria-describedby="' + describedBy + '">';
     }
-    wrapper.innerHTML = '<label for="' + id + '">' + title + "</label>" + control + hint + error;
+    wrapper.innerHTML = (kind === "boolean" ? "<span class=\"label\">" + title + "</span>" : '<label for="' + id + '">' + title + "</label>") + control + hint + error;
   }
   container.append(wrapper);
   const field = { name, dotted, pointer, schema, kind, id, required, wrapper, errorEl: wrapper.querySelector(".field-error"), touched: false };
@@ -164,6 +176,7 @@ function readField(field) {
     const picked = field.inputs.filter((input) => input.checked).map((input) => input.value);
     return picked.length ? picked : undefined;
   }
+  if (field.kind === "boolean") return field.inputs[0].checked ? true : undefined;
   const raw = field.inputs[0].value;
   const text = raw.trim();
   if (text === "") return undefined;
@@ -207,6 +220,8 @@ function fillForm(form, values) {
     const value = values[field.dotted];
     if (field.kind === "multi") {
       for (const input of field.inputs) input.checked = value.includes(input.value);
+    } else if (field.kind === "boolean") {
+      field.inputs[0].checked = Boolean(value);
     } else {
       field.inputs[0].value = value;
     }
@@ -248,7 +263,7 @@ function pageErrorHtml(error) {
 // The page's findings for a form's body: the request schema's, and the top-level fields the
 // form needs because of what it leaves out (its `requires`), each saying what to do.
 function formErrors(form, body) {
-  const errors = validateBody(form.opId, body);
+  const errors = validateWith(form.op, form.root, body);
   for (const [name, help] of Object.entries(form.spec.requires || {})) {
     const pointer = pointerJoin("", name);
     const missing = errors.find((e) => e.instance_path === pointer && e.keyword === "required");
@@ -279,21 +294,38 @@ function showPageErrors(form, errors, all) {
 }
 
 function liveCheck(form) {
-  const errors = formErrors(form, readForm(form));
+  const body = readForm(form);
+  const errors = formErrors(form, body);
   showPageErrors(form, errors, false);
   const summary = document.getElementById(form.key + "-summary");
   if (!errors.length) summary.textContent = "";
+  if (form.spec.onChange) form.spec.onChange(body);
+}
+
+// The options of a `choice` field, from the API: [[value, words], ...], the first chosen
+// unless the field still holds one of them.
+function setChoices(form, dotted, options) {
+  const field = form.fields.find((f) => f.dotted === dotted);
+  const select = field.inputs[0];
+  const kept = select.value;
+  select.innerHTML = options.length
+    ? options.map(([value, words]) => '<option value="' + esc(value) + '">' + esc(words) + "</option>").join("")
+    : '<option value="">' + esc(form.spec.choices[dotted]) + "</option>";
+  if (options.some(([value]) => value === kept)) select.value = kept;
 }
 
 function showServerFieldError(form, res) {
   const details = (res.body.error && res.body.error.details) || {};
   if (!details.field) return null;
-  const field = fieldFor(form, details.field);
+  // Some operations name the field by its JSON pointer (`/provider`), others dotted.
+  const field = fieldFor(form, details.field.startsWith("/") ? fieldName(details.field) : details.field);
   if (!field) return null;
   const schema = field.schema;
+  const message = (res.body.error || {}).message || "";
+  const what = details.rule ? esc(ruleWords(details.rule, schema)) : esc(message);
   setFieldError(field,
-    "Server answered " + res.status + ": " + esc(ruleWords(details.rule, schema)) + ' <span class="muted">(rule <code>' + esc(details.rule) +
-    "</code>, reason <code>" + esc(reasonOf(res)) + "</code>: " + esc((res.body.error || {}).message || "") + ")</span>", "server");
+    "Server answered " + res.status + ": " + what + ' <span class="muted">(' + (details.rule ? "rule <code>" + esc(details.rule) + "</code>, " : "") +
+    "reason <code>" + esc(reasonOf(res)) + "</code>" + (details.rule ? ": " + esc(message) : "") + ")</span>", "server");
   return field;
 }
 
@@ -319,13 +351,14 @@ function onSubmit(form, done) {
     const submit = form.element.querySelector("[type=submit]");
     submit.disabled = true;
     try {
-      const res = await call(form.opId, { body });
+      const spec = form.spec;
+      const res = await call(form.opId, { body, params: spec.params && spec.params(), as: spec.as && spec.as(), key: spec.key && spec.key() });
       const field = res.ok ? null : showServerFieldError(form, res);
       if (field) field.inputs[0].focus();
       await done(res, field);
     } finally {
       submit.disabled = false;
-      await refreshAll(form.opId);
+      await (form.spec.refresh || refreshAll)(form.opId);
     }
   });
 }

@@ -90,3 +90,4 @@ window.marketrefConsole = { validate: validateBody, contract: C };
 
 setRole("provider");
 refreshAll("page load");
+startMl();

@@ -4,7 +4,7 @@
 
 // The JSON Schema keywords this page checks or reads (a Rust test keeps the schemas inside
 // this list, so no rule of theirs is silently skipped here).
-const SCHEMA_KEYWORDS = ["$schema", "$defs", "$ref", "title", "description", "default", "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "format", "items", "minItems", "maxItems", "uniqueItems", "properties", "required", "additionalProperties", "anyOf"];
+const SCHEMA_KEYWORDS = ["$schema", "$defs", "$ref", "title", "description", "default", "type", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "format", "items", "minItems", "maxItems", "uniqueItems", "properties", "required", "additionalProperties", "minProperties", "maxProperties", "propertyNames", "anyOf"];
 
 function checkKeywords(schema, where) {
   if (!schema || typeof schema !== "object") return;
@@ -16,7 +16,7 @@ function checkKeywords(schema, where) {
       for (const [name, sub] of Object.entries(value)) checkKeywords(sub, where + "/" + name);
     } else if (keyword === "anyOf") {
       value.forEach((sub, i) => checkKeywords(sub, where + "/anyOf/" + i));
-    } else if (keyword === "items" || keyword === "additionalProperties") {
+    } else if (keyword === "items" || keyword === "additionalProperties" || keyword === "propertyNames") {
       checkKeywords(value, where + "/" + keyword);
     }
   }
@@ -109,6 +109,16 @@ function check(schemaIn, value, root, path, errors) {
   }
   if (kind === "object") {
     const properties = schema.properties || {};
+    const count = Object.keys(value).length;
+    if (schema.minProperties !== undefined && count < schema.minProperties) fail(path, "minProperties");
+    if (schema.maxProperties !== undefined && count > schema.maxProperties) fail(path, "maxProperties");
+    if (schema.propertyNames) {
+      for (const name of Object.keys(value)) {
+        const nameErrors = [];
+        check(schema.propertyNames, name, root, path, nameErrors);
+        if (nameErrors.length) fail(pointerJoin(path, name), "propertyNames");
+      }
+    }
     for (const name of schema.required || []) {
       if (!(name in value)) fail(pointerJoin(path, name), "required");
     }
@@ -145,7 +155,11 @@ function byPlace(a, b) {
 // Every failure of `body` for operation `opId`, as the runtime would report them.
 function validateBody(opId, body) {
   const op = C.operations[opId];
-  const root = C.schemas[op.request_schema];
+  return validateWith(op, C.schemas[op.request_schema], body);
+}
+
+// The same against `root`, the operation's schema with what the page adds to it.
+function validateWith(op, root, body) {
   const errors = [];
   check(root, body, root, "", errors);
   errors.sort(byPlace);

@@ -7,6 +7,8 @@ const state = { offers: [], intents: [], contracts: [], rounds: [], openContract
 // intent's row or at the release), for when they were given to someone else.
 function clearAnswers() {
   for (const form of Object.values(forms)) {
+    // The ML section's answers were given to its own callers (a key, its operator).
+    if (form.spec.ml) continue;
     document.getElementById(form.key + "-result").innerHTML = "";
     for (const field of form.fields) clearServerError(field);
   }

@@ -37,6 +37,14 @@ function ruleWords(keyword, schema) {
     case "minItems": return "Must list at least " + schema.minItems + ".";
     case "maxItems": return "Must list at most " + schema.maxItems + ".";
     case "additionalProperties": return "Is not a field of this request.";
+    case "minProperties": return "Must have at least " + schema.minProperties + " entries.";
+    case "maxProperties": return "Must have at most " + schema.maxProperties + " entries.";
+    case "propertyNames": return "Has a name the schema does not allow.";
+    // The ML trainer's rules, named by the server in details.rule.
+    case "range": return "Is outside the range the trainer takes.";
+    case "unknown": return "Is not a hyperparameter the trainer knows.";
+    case "known_round": return "Is not a published round.";
+    case "supported_by_local": return "Is not a task the platform's trainer trains; choose another provider.";
     // Rules only the server can check; it names them in details.rule.
     case "max_6_decimals": return "Must have at most 6 decimals.";
     case "future": return "Must be in the future.";

@@ -7,9 +7,10 @@
 //! the server's data folder ([`files`]). Its training runs are trained by the worker pool it
 //! owns ([`training`]), with the pure [`trainer`].
 
-use crate::api::{Domain, StoreTrait};
+use crate::api::{ConsoleSection, Domain, StoreTrait};
 
 pub mod admin;
+pub mod console;
 pub mod dataset;
 pub mod files;
 pub mod handlers;
@@ -28,6 +29,9 @@ pub static DOMAIN: Domain = Domain {
     migrations: store::MIGRATIONS,
     tables: store::TABLES,
     health_counters: &[],
-    console: None,
+    console: Some(ConsoleSection {
+        tag: "ml-marketplace",
+        facts: console::console_facts,
+    }),
     workers: training::workers,
 };

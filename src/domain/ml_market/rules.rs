@@ -19,6 +19,9 @@ pub const DEPLOYMENT_TOKEN_LIFETIME: Duration = Duration::days(30);
 pub const OFFLINE_AFTER: Duration = Duration::minutes(3);
 /// How long a signed dataset URL works.
 pub const SIGNED_URL_TTL_S: u64 = 900;
+/// The metric of a version the catalog shows as its `last_oos_sharpe`: the validation
+/// backtest's Sharpe.
+pub const OOS_SHARPE_METRIC: &str = "val_sharpe";
 
 /// Whether a version may move from `from` to `to` (spec section 5): forward `shadow -> pilot ->
 /// prod -> retired`, and back `pilot -> shadow`, `prod -> pilot`.

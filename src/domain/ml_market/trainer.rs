@@ -51,6 +51,82 @@ pub struct Refused {
     pub rule: &'static str,
 }
 
+/// The range of one hyperparameter: the trainer's rule, which refuses a spec outside it and
+/// which the console's training form checks with (as a JSON Schema, [`HyperparamRange::schema`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HyperparamRange {
+    pub name: &'static str,
+    /// Whole numbers only.
+    pub integer: bool,
+    /// The lowest value, or (when `exclusive_minimum`) the bound every value must exceed.
+    pub minimum: f64,
+    pub exclusive_minimum: bool,
+    pub maximum: f64,
+}
+
+/// The hyperparameters of spec section 4, in the order a form shows them.
+pub const HYPERPARAM_RANGES: [HyperparamRange; 4] = [
+    HyperparamRange {
+        name: "lr",
+        integer: false,
+        minimum: 0.0,
+        exclusive_minimum: true,
+        maximum: 10.0,
+    },
+    HyperparamRange {
+        name: "epochs",
+        integer: true,
+        minimum: 1.0,
+        exclusive_minimum: false,
+        maximum: 1000.0,
+    },
+    HyperparamRange {
+        name: "batch_size",
+        integer: true,
+        minimum: 1.0,
+        exclusive_minimum: false,
+        maximum: 65536.0,
+    },
+    HyperparamRange {
+        name: "l2",
+        integer: false,
+        minimum: 0.0,
+        exclusive_minimum: false,
+        maximum: 10.0,
+    },
+];
+
+impl HyperparamRange {
+    /// Whether `value` is a value of this hyperparameter.
+    pub fn admits(&self, value: &Value) -> bool {
+        let Some(number) = value.as_f64() else {
+            return false;
+        };
+        let above = if self.exclusive_minimum {
+            number > self.minimum
+        } else {
+            number >= self.minimum
+        };
+        (!self.integer || value.is_u64()) && above && number <= self.maximum
+    }
+
+    /// The range as the JSON Schema of the value, with the default the trainer takes.
+    pub fn schema(&self, default: Value) -> Value {
+        let mut schema = serde_json::json!({
+            "type": if self.integer { "integer" } else { "number" },
+            "maximum": self.maximum,
+            "default": default,
+        });
+        let bound = if self.exclusive_minimum {
+            "exclusiveMinimum"
+        } else {
+            "minimum"
+        };
+        schema[bound] = serde_json::json!(self.minimum);
+        schema
+    }
+}
+
 impl Hyperparams {
     /// The hyperparameters of a run's spec (`{name: number}`; absent ones take their
     /// defaults). An unknown name, a value of another type or one out of range is refused.
@@ -65,20 +141,36 @@ impl Hyperparams {
                 rule,
             };
             let number = value.as_f64().ok_or_else(|| refused("type"))?;
-            match name.as_str() {
-                "lr" if number > 0.0 && number <= 10.0 => params.lr = number,
-                "epochs" if value.is_u64() && (1.0..=1000.0).contains(&number) => {
-                    params.epochs = number as u32;
-                }
-                "batch_size" if value.is_u64() && (1.0..=65536.0).contains(&number) => {
-                    params.batch_size = number as usize;
-                }
-                "l2" if (0.0..=10.0).contains(&number) => params.l2 = number,
-                "lr" | "epochs" | "batch_size" | "l2" => return Err(refused("range")),
+            let range = HYPERPARAM_RANGES
+                .iter()
+                .find(|range| range.name == name)
+                .ok_or_else(|| refused("unknown"))?;
+            if !range.admits(value) {
+                return Err(refused("range"));
+            }
+            match range.name {
+                "lr" => params.lr = number,
+                "epochs" => params.epochs = number as u32,
+                "batch_size" => params.batch_size = number as usize,
+                "l2" => params.l2 = number,
+                // A range in the table that no field takes is a name the trainer does not know.
                 _ => return Err(refused("unknown")),
             }
         }
         Ok(params)
+    }
+
+    /// Each hyperparameter's range as a JSON Schema with its default, by name: what the
+    /// console's training form shows and checks.
+    pub fn schemas() -> serde_json::Map<String, Value> {
+        let defaults = serde_json::to_value(Hyperparams::default()).unwrap_or_default();
+        HYPERPARAM_RANGES
+            .iter()
+            .map(|range| {
+                let default = defaults.get(range.name).cloned().unwrap_or_default();
+                (range.name.to_owned(), range.schema(default))
+            })
+            .collect()
     }
 }
 
@@ -169,6 +261,12 @@ pub struct Epoch {
     pub val_loss: f64,
     pub val_accuracy: f64,
 }
+
+/// What an epoch's log line looks like, as a regular expression with the epoch, the epochs,
+/// the training loss and the validation accuracy as its groups: the console draws its chart
+/// from the lines it reads, and a test holds [`Epoch::line`] to it.
+pub const EPOCH_LINE_PATTERN: &str =
+    r"^epoch (\d+)/(\d+) loss=(-?[0-9.]+) val_accuracy=(-?[0-9.]+)$";
 
 impl Epoch {
     /// `epoch 3/20 loss=0.6841 val_accuracy=0.5410`.

@@ -9,7 +9,7 @@ use crate::json::{JsNumber, round_to};
 use crate::reason::Reason;
 use crate::store::Tx;
 
-use super::super::rules::{best_status, catalog_order, deployment_status};
+use super::super::rules::{OOS_SHARPE_METRIC, best_status, catalog_order, deployment_status};
 use super::super::store::{self, MlStore};
 use super::super::types::{CatalogEntry, List, ModelVersion, Stage};
 
@@ -61,7 +61,7 @@ fn entry(
         vendor_name,
         task: model.task,
         stage: version.stage,
-        last_oos_sharpe: version.metrics.get("val_sharpe").copied(),
+        last_oos_sharpe: version.metrics.get(OOS_SHARPE_METRIC).copied(),
         metrics_source: version.metrics_source,
         version_id: version.version_id,
         version: version.version,

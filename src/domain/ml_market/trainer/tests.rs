@@ -257,3 +257,49 @@ fn the_batch_order_is_splitmix64_fisher_yates() {
     shuffle(&mut order, &mut SplitMix64(7));
     assert_eq!(order, [8, 1, 5, 9, 0, 4, 3, 2, 6, 7]);
 }
+
+/// The console draws its chart from the log by this pattern: an epoch's line must match it.
+#[test]
+fn an_epoch_line_matches_the_pattern_the_console_reads() {
+    let epoch = Epoch {
+        epoch: 3,
+        epochs: 20,
+        train_loss: 0.684_12,
+        val_loss: 0.7,
+        val_accuracy: 0.541,
+    };
+    // The runtime's schema validator, for its regular expressions: the crate has no other.
+    let pattern = json!({"type": "string", "pattern": EPOCH_LINE_PATTERN});
+    let matches = |line: &str| jsonschema::is_valid(&pattern, &json!(line));
+    assert!(matches(&epoch.line()), "{}", epoch.line());
+    assert!(
+        !matches("epoch 3/20 loss=0.6841"),
+        "the pattern asks for every figure"
+    );
+}
+
+/// What the console's form checks is what `from_spec` accepts: the same table, as a schema.
+#[test]
+fn the_hyperparameter_schemas_state_the_ranges_and_defaults_the_trainer_takes() {
+    let schemas = Hyperparams::schemas();
+    assert_eq!(
+        schemas["lr"],
+        json!({"type": "number", "exclusiveMinimum": 0.0, "maximum": 10.0, "default": 0.1})
+    );
+    assert_eq!(
+        schemas["epochs"],
+        json!({"type": "integer", "minimum": 1.0, "maximum": 1000.0, "default": 20})
+    );
+    assert_eq!(
+        schemas.keys().collect::<Vec<_>>(),
+        ["batch_size", "epochs", "l2", "lr"]
+    );
+    for (name, schema) in &schemas {
+        let at_default = BTreeMap::from([(name.clone(), schema["default"].clone())]);
+        assert_eq!(
+            Hyperparams::from_spec(&at_default),
+            Ok(Hyperparams::default()),
+            "every range of the table is a field the trainer takes: {name}"
+        );
+    }
+}
