@@ -53,6 +53,18 @@ pub enum Sequenced {
     Rounds,
 }
 
+impl Sequenced {
+    /// The table and its id column, as every backend's schema names them.
+    pub fn table_and_key(self) -> (&'static str, &'static str) {
+        match self {
+            Sequenced::Offers => ("data_offers", "offer_id"),
+            Sequenced::Intents => ("data_round_intents", "intent_id"),
+            Sequenced::Contracts => ("data_contracts", "contract_id"),
+            Sequenced::Rounds => ("training_rounds", "round_id"),
+        }
+    }
+}
+
 pub trait DataMarketStore: CoreStore {
     /// The `seq` of a row, for cursors.
     fn seq_of(&self, table: Sequenced, id: &str) -> Result<Option<u64>, StoreError>;

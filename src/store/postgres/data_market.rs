@@ -37,16 +37,6 @@ pub(super) fn view<'a>(tx: &'a mut (dyn Any + 'static)) -> &'a mut (dyn DataMark
     super::postgres_tx(tx)
 }
 
-/// The table and id column of a sequenced table.
-fn table_and_key(table: Sequenced) -> (&'static str, &'static str) {
-    match table {
-        Sequenced::Offers => ("data_offers", "offer_id"),
-        Sequenced::Intents => ("data_round_intents", "intent_id"),
-        Sequenced::Contracts => ("data_contracts", "contract_id"),
-        Sequenced::Rounds => ("training_rounds", "round_id"),
-    }
-}
-
 fn after_param(after_seq: Option<u64>) -> i64 {
     after_seq.map_or(0, big)
 }
@@ -79,7 +69,7 @@ fn contract_document(contract: &Contract) -> Result<String, StoreError> {
 // where it is first met, which Postgres otherwise cannot tell from `IS NULL` and refuses.
 impl DataMarketStore for PostgresTx {
     fn seq_of(&self, table: Sequenced, id: &str) -> Result<Option<u64>, StoreError> {
-        let (table, key) = table_and_key(table);
+        let (table, key) = table.table_and_key();
         self.seq(
             &format!("SELECT seq FROM {table} WHERE {key} = $1"),
             &[&id],

@@ -32,16 +32,6 @@ pub(super) fn view<'a>(tx: &'a mut (dyn Any + 'static)) -> &'a mut (dyn DataMark
     super::sqlite_tx(tx)
 }
 
-/// The table and id column of a sequenced table.
-fn table_and_key(table: Sequenced) -> (&'static str, &'static str) {
-    match table {
-        Sequenced::Offers => ("data_offers", "offer_id"),
-        Sequenced::Intents => ("data_round_intents", "intent_id"),
-        Sequenced::Contracts => ("data_contracts", "contract_id"),
-        Sequenced::Rounds => ("training_rounds", "round_id"),
-    }
-}
-
 fn after_param(after_seq: Option<u64>) -> i64 {
     after_seq.map_or(0, |seq| i64::try_from(seq).unwrap_or(i64::MAX))
 }
@@ -72,7 +62,7 @@ fn contract_document(contract: &Contract) -> Result<String, StoreError> {
 
 impl DataMarketStore for SqliteTx {
     fn seq_of(&self, table: Sequenced, id: &str) -> Result<Option<u64>, StoreError> {
-        let (table, key) = table_and_key(table);
+        let (table, key) = table.table_and_key();
         self.conn()
             .query_row(
                 &format!("SELECT seq FROM {table} WHERE {key} = ?1"),
