@@ -187,6 +187,12 @@ impl marketref::store::Store for NoDomainStores {
         static NONE: std::sync::OnceLock<marketref::store::StoreViews> = std::sync::OnceLock::new();
         NONE.get_or_init(marketref::store::StoreViews::default)
     }
+    fn hold_instance(&self, instance: u64) -> Result<(), marketref::store::StoreError> {
+        self.0.hold_instance(instance)
+    }
+    fn instance_alive(&self, instance: u64) -> Result<bool, marketref::store::StoreError> {
+        self.0.instance_alive(instance)
+    }
     fn close(&self) -> Result<(), marketref::store::StoreError> {
         self.0.close()
     }

@@ -124,6 +124,12 @@ impl Store for GatedStore {
     fn views(&self) -> &'static StoreViews {
         self.inner.views()
     }
+    fn hold_instance(&self, instance: u64) -> Result<(), StoreError> {
+        self.inner.hold_instance(instance)
+    }
+    fn instance_alive(&self, instance: u64) -> Result<bool, StoreError> {
+        self.inner.instance_alive(instance)
+    }
     fn close(&self) -> Result<(), StoreError> {
         self.inner.close()
     }

@@ -112,6 +112,10 @@ impl std::fmt::Debug for WorkerSpec {
 pub struct WorkerContext {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// The number of the runtime instance it works for: what it records on the work it
+    /// claims, so that other instances can tell work whose instance died
+    /// (`Store::instance_alive`) from work still in hand.
+    pub instance: u64,
     stop: Arc<StopSignal>,
 }
 
@@ -120,8 +124,14 @@ impl WorkerContext {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         stop: Arc<StopSignal>,
+        instance: u64,
     ) -> WorkerContext {
-        WorkerContext { store, clock, stop }
+        WorkerContext {
+            store,
+            clock,
+            instance,
+            stop,
+        }
     }
 
     /// Whether the server is shutting down: a worker finishes or puts back what it holds and

@@ -59,7 +59,8 @@ pub struct Runtime {
     /// Validations of vendor keys and deployment tokens, by the SHA-256 of the token.
     pub auth_cache: crate::credentials::ValidationCache,
     /// This runtime's number among those that ran on its database, the first part of the
-    /// correlation ids it makes up.
+    /// correlation ids it makes up; alive, to the other instances, while the store lives
+    /// (`Store::hold_instance`).
     instance: u64,
     correlation_seq: AtomicU64,
     /// Origins allowed to call from a browser.
@@ -181,12 +182,14 @@ impl AppState {
         let openapi = crate::contracts::openapi::document(&manifest, config.dev);
         // On a thread of its own: the store is blocking, and a runtime is often built from
         // an async task (a test, the verifier), whose thread must not block on a database.
+        // Held alive from here, before any worker of it claims anything, until the store goes.
         let instance = std::thread::scope(|scope| {
             scope
                 .spawn(|| -> Result<u64, crate::store::StoreError> {
                     let mut tx = config.store.write()?;
                     let instance = tx.next_instance()?;
                     tx.commit()?;
+                    config.store.hold_instance(instance)?;
                     Ok(instance)
                 })
                 .join()

@@ -24,6 +24,7 @@ impl Workers {
                     runtime.store.clone(),
                     runtime.env.clock.clone(),
                     stop.clone(),
+                    runtime.instance,
                 );
                 let name = format!("{}-{}", domain.name, worker.name);
                 if let Some(before_serving) = worker.before_serving {

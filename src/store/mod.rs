@@ -111,6 +111,16 @@ pub trait Store: Send + Sync + 'static {
     fn writers(&self) -> usize {
         1
     }
+    /// Marks the runtime instance `instance` (a number [`CounterStore::next_instance`] gave)
+    /// alive for as long as this store lives, so that other instances on the same database
+    /// see it alive ([`Store::instance_alive`]) until this process ends, however it ends.
+    /// Called once per runtime, before its workers start; blocking, so never on an async
+    /// task's thread.
+    fn hold_instance(&self, instance: u64) -> Result<(), StoreError>;
+    /// Whether the runtime instance `instance` is still alive: one this store holds, or one a
+    /// live process holds on the same database. An instance whose process ended (stopped,
+    /// crashed, `kill -9`ed) is not, at once. Blocking, as [`Store::hold_instance`].
+    fn instance_alive(&self, instance: u64) -> Result<bool, StoreError>;
     /// Flushes and closes; called once, after the server stopped accepting.
     fn close(&self) -> Result<(), StoreError>;
 }

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod datasets;
 mod follow;
+mod instances;
 mod lifecycle;
 mod logs;
 mod rate_limit;

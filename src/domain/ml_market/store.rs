@@ -87,9 +87,10 @@ pub struct TrainingRecord {
     pub metrics_source: Option<MetricsSource>,
 }
 
-/// Training runs and their logs. A worker moves a run `queued -> running` by claiming it, and
-/// every later write of a run's progress is conditional on it still being `running`, so that a
-/// cancel, in whichever process, wins over the worker's next write.
+/// Training runs and their logs. A worker moves a run `queued -> running` by claiming it for
+/// its runtime instance, and every later write of a run's progress is conditional on it still
+/// being `running`, so that a cancel, in whichever process, wins over the worker's next write,
+/// and a run whose instance died is ended once, by whichever instance notices first.
 pub trait TrainingStore: CoreStore {
     fn insert_training_run(&mut self, run: &TrainingRecord, seq: u64) -> Result<(), StoreError>;
     fn training_run(&self, run_id: &str) -> Result<Option<TrainingRecord>, StoreError>;
@@ -107,10 +108,24 @@ pub trait TrainingStore: CoreStore {
         run: &TrainingRecord,
         expected: TrainingStatus,
     ) -> Result<bool, StoreError>;
-    /// The oldest queued run of `provider`, if any.
+    /// The oldest queued run of `provider`, if any. In a write transaction it is the oldest
+    /// that no other transaction is claiming: on a backend with row locks, that run is locked
+    /// and runs locked by others are passed over, so that two workers never wait on, nor
+    /// take, one run.
     fn oldest_queued_run(&self, provider: Provider) -> Result<Option<TrainingRecord>, StoreError>;
-    /// Every run in `status`, oldest first.
-    fn runs_in_status(&self, status: TrainingStatus) -> Result<Vec<TrainingRecord>, StoreError>;
+    /// Writes `running` (a queued run, now `running`) if the run is still `queued`, owned by
+    /// the runtime instance `owner`; answers whether it was.
+    fn claim_training_run(
+        &mut self,
+        running: &TrainingRecord,
+        owner: u64,
+    ) -> Result<bool, StoreError>;
+    /// Every `running` run of `provider`, oldest first, with the runtime instance that claimed
+    /// it (`None` for a run claimed before runs had owners).
+    fn running_runs_with_owner(
+        &self,
+        provider: Provider,
+    ) -> Result<Vec<(TrainingRecord, Option<u64>)>, StoreError>;
     /// Appends a line to a run's log under the next sequence number (from 1), and answers it.
     fn append_training_log(&mut self, run_id: &str, line: &str) -> Result<u64, StoreError>;
     /// A run's log lines after `after_seq`, in order, at most `limit`.
@@ -211,7 +226,9 @@ pub fn of(tx: &mut dyn Tx) -> Result<&mut (dyn MlStore + 'static), StoreError> {
 /// The ML marketplace's tables, in reset order (children before parents).
 pub const TABLES: &[Table] = &[
     Table::new("ml_training_logs", "run_id, seq"),
-    Table::new("ml_training_runs", "seq"),
+    // The instance that claimed a run is a number of the process that trained it, which
+    // differs from one run of the verifier, and one backend, to the next.
+    Table::new("ml_training_runs", "seq").hiding(&["owner_instance"]),
     Table::new("ml_consensus", "seq"),
     Table::new("ml_model_signal_stats", "model_id"),
     Table::new("ml_signals", "seq"),
@@ -224,4 +241,4 @@ pub const TABLES: &[Table] = &[
 ];
 
 /// Its migrations, in order (the SQL is each backend's).
-pub const MIGRATIONS: &[&str] = &["0001_tables", "0002_training_runs"];
+pub const MIGRATIONS: &[&str] = &["0001_tables", "0002_training_runs", "0003_training_owner"];

@@ -3,18 +3,25 @@
 //! files, and writing its progress in short transactions of its own, never a request's and
 //! never across an epoch.
 //!
-//! A run moves `queued -> running` when a worker claims it (a conditional update, so two
-//! workers, in one process or several, never take the same run), and from `running` to its end
-//! by the worker, or to `cancelled` by a request. Every write of the worker after the claim is
-//! conditional on the run still being `running` and carries its log line in the same
+//! A run moves `queued -> running` when a worker claims it for its runtime instance (in a
+//! write transaction that reads the queue and updates the run only if it is still `queued`, so
+//! two workers, in one process or several, never take the same run), and from `running` to its
+//! end by the worker, or to `cancelled` by a request. Every write of the worker after the claim
+//! is conditional on the run still being `running` and carries its log line in the same
 //! transaction, so that a cancel wins at the next epoch and a log never grows after the end.
 //!
-//! When the server stops, a worker stops at the next epoch and fails its run `interrupted`;
-//! when the process died instead, the next start fails every run still `running` the same way
-//! before it serves ([`interrupt_abandoned`]), and queued runs are trained as usual.
+//! When the server stops, a worker stops at the next epoch and fails its run `interrupted`.
+//! When its process died instead, nothing trains the run any more: every instance on the
+//! database fails `interrupted` the running runs whose instance is no longer alive (as the
+//! store tells, [`Store::instance_alive`]), before it serves and then every
+//! [`SWEEP_INTERVAL`] ([`interrupt_orphans`]), so that a restart, or any other live instance,
+//! settles them; runs another live instance trains are left alone, and queued runs are trained
+//! as usual.
 //!
 //! [`trainer`]: super::trainer
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::Path;
 use std::time::Duration;
 
@@ -38,17 +45,26 @@ pub const LOG_EVENT: &str = "log";
 const IDLE_POLL: Duration = Duration::from_millis(20);
 /// How long a worker waits after the store failed it.
 const FAILED_POLL: Duration = Duration::from_secs(1);
+/// How often the pool looks for running runs whose instance died. A look is one read of the
+/// running runs and a look at each one's instance; a write only when one must be ended.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// Log lines read at most for one text answer.
 const LOG_TEXT_LIMIT: usize = 100_000;
 
 /// The pool: one spec whose thread runs `N` trainers (none with `--training-workers 0`, when a
-/// created `local` run stays queued), after failing what the last process left running.
+/// created `local` run stays queued), after failing what dead instances left running, and
+/// then looks for such runs every [`SWEEP_INTERVAL`] (with no trainers too: what a dead
+/// instance left is settled by any live one).
 pub fn workers(env: &Env) -> Vec<WorkerSpec> {
     let count = env.training_workers;
     let data_dir = env.data_dir.clone();
     vec![WorkerSpec {
         name: "training".to_owned(),
-        before_serving: Some(interrupt_abandoned),
+        before_serving: Some(|context| {
+            interrupt_orphans(context)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }),
         run: Box::new(move |context| {
             std::thread::scope(|scope| {
                 for number in 0..count {
@@ -58,6 +74,11 @@ pub fn workers(env: &Env) -> Vec<WorkerSpec> {
                         .spawn_scoped(scope, move || work(&context, &data_dir));
                     if let Err(error) = spawned {
                         tracing::error!(error = %error, "starting a training worker");
+                    }
+                }
+                while !context.wait(SWEEP_INTERVAL) {
+                    if let Err(error) = interrupt_orphans(&context) {
+                        tracing::error!(error = %error, "looking for runs whose instance died");
                     }
                 }
             });
@@ -74,23 +95,54 @@ pub fn log_lines(
     tx.training_log(run_id, since, LOG_TEXT_LIMIT)
 }
 
-/// Fails every run left `running` by a process that is gone: nothing trains it any more.
-fn interrupt_abandoned(context: &WorkerContext) -> Result<(), String> {
-    let mut tx = context.store.write().map_err(|e| e.to_string())?;
-    let ml = store::of(tx.as_mut()).map_err(|e| e.to_string())?;
-    for run in ml
-        .runs_in_status(TrainingStatus::Running)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|run| run.provider == Provider::Local)
-    {
+/// Fails `interrupted` every running local run whose instance is no longer alive (or that
+/// has no instance: claimed before runs had owners), since nothing trains it any more, and
+/// answers how many it ended. Several instances may look at once: each end is conditional on
+/// the run still running, in the look's write transaction, so one of them ends it.
+fn interrupt_orphans(context: &WorkerContext) -> Result<usize, StoreError> {
+    // A read first: nearly always there is nothing to end, and a look then writes nothing.
+    let seen = {
+        let mut tx = context.store.read()?;
+        orphans(context, store::of(tx.as_mut())?)?
+    };
+    if seen.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = context.store.write()?;
+    let ml = store::of(tx.as_mut())?;
+    let mut ended = Vec::new();
+    for run in orphans(context, ml)? {
         let failed = failed(context, &run, FailureReason::Interrupted);
         let line = "failed: interrupted (the server stopped while it trained)";
-        if end_run(ml, &failed, line).map_err(|e| e.to_string())? {
-            tracing::warn!(run_id = %failed.run_id, "a training run was interrupted");
+        if end_run(ml, &failed, line)? {
+            ended.push(failed.run_id);
         }
     }
-    tx.commit().map_err(|e| e.to_string())
+    tx.commit()?;
+    for run_id in &ended {
+        tracing::warn!(%run_id, "a training run whose server is gone was interrupted");
+    }
+    Ok(ended.len())
+}
+
+/// The running local runs of `ml` whose instance is not alive.
+fn orphans(context: &WorkerContext, ml: &dyn MlStore) -> Result<Vec<TrainingRecord>, StoreError> {
+    let mut alive: BTreeMap<u64, bool> = BTreeMap::new();
+    let mut orphans = Vec::new();
+    for (run, owner) in ml.running_runs_with_owner(Provider::Local)? {
+        let gone = match owner {
+            None => true,
+            Some(owner) if owner == context.instance => false,
+            Some(owner) => match alive.entry(owner) {
+                Entry::Occupied(known) => !*known.get(),
+                Entry::Vacant(unknown) => !*unknown.insert(context.store.instance_alive(owner)?),
+            },
+        };
+        if gone {
+            orphans.push(run);
+        }
+    }
+    Ok(orphans)
 }
 
 /// One trainer: claims and trains runs until shutdown.
@@ -116,25 +168,31 @@ struct Claimed {
     file_names: Option<(String, String)>,
 }
 
-/// Takes the oldest queued `local` run: `None` when there is none (or another worker took it
-/// first, which the next look settles).
+/// Takes the oldest queued `local` run for this instance: `None` when there is none (or
+/// another worker took it first, which the next look settles).
 fn claim(context: &WorkerContext) -> Result<Option<Claimed>, StoreError> {
+    // A read first: an idle worker looks often, and a look at an empty queue writes nothing.
     let queued = {
         let mut tx = context.store.read()?;
         store::of(tx.as_mut())?.oldest_queued_run(Provider::Local)?
     };
-    let Some(queued) = queued else {
+    if queued.is_none() {
         return Ok(None);
-    };
+    }
+    // The queue again, in the claim's transaction: a run another worker is claiming there is
+    // locked, and passed over.
     let mut tx = context.store.write()?;
     let ml = store::of(tx.as_mut())?;
+    let Some(queued) = ml.oldest_queued_run(Provider::Local)? else {
+        return Ok(None);
+    };
     let round = ml.round(&queued.spec.round_id)?;
     let running = TrainingRecord {
         status: TrainingStatus::Running,
         started_at: Some(format_rfc3339_millis(context.clock.now())),
         ..queued
     };
-    if !ml.update_training_run(&running, TrainingStatus::Queued)? {
+    if !ml.claim_training_run(&running, context.instance)? {
         return Ok(None);
     }
     ml.append_training_log(&running.run_id, &started_line(&running))?;
@@ -172,7 +230,8 @@ enum Stop {
     Budget,
     /// Someone else ended the run (a cancel): nothing more is written.
     Ended,
-    /// The store failed a progress write; the run is left to the next start to settle.
+    /// The store failed a progress write; the run is left running, for whichever instance
+    /// finds this one gone to settle.
     Store(StoreError),
 }
 

@@ -28,6 +28,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_training_runs",
         include_str!("migrations/ml_market/0002_training_runs.sql"),
     ),
+    (
+        "0003_training_owner",
+        include_str!("migrations/ml_market/0003_training_owner.sql"),
+    ),
 ];
 
 pub(super) fn view<'a>(tx: &'a mut (dyn Any + 'static)) -> &'a mut (dyn MlStore + 'static) {

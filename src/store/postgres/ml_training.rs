@@ -1,15 +1,16 @@
 //! The ML marketplace's training runs and their logs on Postgres.
 //!
 //! Workers of several instances share one queue. A run read by id in a write transaction is
-//! locked (`FOR UPDATE`); a claim reads the queue `FOR UPDATE SKIP LOCKED` in a write
-//! transaction, so that two workers never take one run, and the conditional
-//! `update_training_run` settles whoever read the queue outside one.
+//! locked (`FOR UPDATE`); a claim reads the queue `FOR UPDATE SKIP LOCKED` in its write
+//! transaction, so that a worker passes over the run another instance's worker is claiming
+//! rather than waiting for it, and the conditional update of the claim (`queued` still)
+//! settles the rest.
 
 use crate::domain::ml_market::store::{TrainingRecord, TrainingStore};
 use crate::domain::ml_market::types::{Provider, TrainingStatus};
 use crate::store::StoreError;
 
-use super::{PostgresTx, Role, big, encode, sql_limit, unsigned};
+use super::{PostgresTx, Role, big, decode, encode, sql_limit, unsigned};
 
 impl TrainingStore for PostgresTx {
     fn insert_training_run(&mut self, run: &TrainingRecord, seq: u64) -> Result<(), StoreError> {
@@ -101,12 +102,45 @@ impl TrainingStore for PostgresTx {
         )
     }
 
-    fn runs_in_status(&self, status: TrainingStatus) -> Result<Vec<TrainingRecord>, StoreError> {
-        self.documents(
-            "SELECT document FROM ml_training_runs WHERE status = $1 ORDER BY seq",
-            &[&status.as_str()],
-            "listing training runs by status",
-        )
+    fn claim_training_run(
+        &mut self,
+        running: &TrainingRecord,
+        owner: u64,
+    ) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE ml_training_runs SET status = $2, document = $3, owner_instance = $4
+             WHERE run_id = $1 AND status = 'queued'",
+            &[
+                &running.run_id,
+                &running.status.as_str(),
+                &encode(running)?,
+                &big(owner),
+            ],
+            "claiming a training run",
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn running_runs_with_owner(
+        &self,
+        provider: Provider,
+    ) -> Result<Vec<(TrainingRecord, Option<u64>)>, StoreError> {
+        let context = "listing running training runs";
+        // Nothing locked: whoever ends one of these does it by a conditional update.
+        self.rows(
+            "SELECT document, owner_instance FROM ml_training_runs
+             WHERE status = 'running' AND provider = $1 ORDER BY seq",
+            &[&provider.as_str()],
+            context,
+        )?
+        .iter()
+        .map(|row| {
+            Ok((
+                decode(row.get::<_, &str>(0), context)?,
+                row.get::<_, Option<i64>>(1).map(unsigned),
+            ))
+        })
+        .collect()
     }
 
     fn append_training_log(&mut self, run_id: &str, line: &str) -> Result<u64, StoreError> {

@@ -11,7 +11,9 @@
 //!   request gives its number back, and the next writer of the counter waits for the commit;
 //! - a matching run takes an advisory lock for its transaction and reads one statement's
 //!   snapshot of the intents;
-//! - a read-only transaction is `REPEATABLE READ READ ONLY`: one snapshot for the request.
+//! - a read-only transaction is `REPEATABLE READ READ ONLY`: one snapshot for the request;
+//! - a runtime instance is alive while its session advisory lock is held, on a connection of
+//!   the store's own (`instances.rs`): what a dead instance's workers held is settled by others.
 //!
 //! One file per domain implements that domain's store trait on [`PostgresTx`], as for SQLite,
 //! with its SQL under `migrations/<domain>/`. Text columns are `COLLATE "C"`, so that ordering
@@ -36,6 +38,7 @@ use super::{Store, StoreError, StoreErrorKind, StoreInfo, StoreViews, Table, Tx}
 mod core;
 mod credentials;
 mod data_market;
+mod instances;
 mod migrate;
 mod ml_market;
 mod ml_training;
@@ -123,6 +126,8 @@ pub struct PostgresStore {
     pool: Option<r2d2::Pool<Manager>>,
     shown_url: String,
     tables: Vec<Table>,
+    /// The runtime instances this store keeps alive, and the look at others'.
+    instances: instances::Instances,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -142,6 +147,7 @@ impl PostgresStore {
             StoreError::new("reading the database URL", format!("{shown_url}: {error}"))
         })?;
         migrate(&config)?;
+        let instances = instances::Instances::new(config.clone());
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -152,6 +158,7 @@ impl PostgresStore {
             pool: Some(pool),
             shown_url,
             tables: super::migrations::data_tables(crate::domain::ALL),
+            instances,
         })
     }
 
@@ -180,11 +187,12 @@ impl PostgresStore {
 
 /// A connection closes by blocking on its own small runtime, which must not happen on an
 /// async task's thread: a store dropped there (the end of a test, the verifier) closes its
-/// connections on a thread of its own.
+/// connections, the pool's and the one holding the instance locks, on a thread of its own.
 impl Drop for PostgresStore {
     fn drop(&mut self) {
+        let instances = self.instances.take();
         if let Some(pool) = self.pool.take() {
-            let closed = std::thread::spawn(move || drop(pool)).join();
+            let closed = std::thread::spawn(move || drop((pool, instances))).join();
             if closed.is_err() {
                 tracing::error!("closing the Postgres connections panicked");
             }
@@ -214,6 +222,19 @@ impl Store for PostgresStore {
 
     fn writers(&self) -> usize {
         WRITERS
+    }
+
+    /// A session advisory lock `(0x6d72, instance)` on a connection of the store's own, held
+    /// until the store is dropped: the database lets go of it when the process's connection
+    /// closes, however the process ends.
+    fn hold_instance(&self, instance: u64) -> Result<(), StoreError> {
+        self.instances.hold(instance)
+    }
+
+    /// Ours, or one whose lock another session holds (a try of the lock that succeeds is let
+    /// go at once).
+    fn instance_alive(&self, instance: u64) -> Result<bool, StoreError> {
+        self.instances.alive(instance)
     }
 
     fn close(&self) -> Result<(), StoreError> {

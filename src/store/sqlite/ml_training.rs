@@ -6,7 +6,7 @@ use crate::domain::ml_market::store::{TrainingRecord, TrainingStore};
 use crate::domain::ml_market::types::{Provider, TrainingStatus};
 use crate::store::StoreError;
 
-use super::{SqliteTx, encode, sql_error, sql_limit};
+use super::{SqliteTx, decode, encode, sql_error, sql_limit};
 
 impl TrainingStore for SqliteTx {
     fn insert_training_run(&mut self, run: &TrainingRecord, seq: u64) -> Result<(), StoreError> {
@@ -86,12 +86,52 @@ impl TrainingStore for SqliteTx {
         )
     }
 
-    fn runs_in_status(&self, status: TrainingStatus) -> Result<Vec<TrainingRecord>, StoreError> {
-        self.documents(
-            "SELECT document FROM ml_training_runs WHERE status = ?1 ORDER BY seq",
-            params![status.as_str()],
-            "listing training runs by status",
-        )
+    fn claim_training_run(
+        &mut self,
+        running: &TrainingRecord,
+        owner: u64,
+    ) -> Result<bool, StoreError> {
+        // A write transaction holds the database's write lock: a claim in another process
+        // waits for this one and then finds the run no longer queued.
+        self.conn()
+            .prepare_cached(
+                "UPDATE ml_training_runs SET status = ?2, document = ?3, owner_instance = ?4
+                 WHERE run_id = ?1 AND status = 'queued'",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    running.run_id,
+                    running.status.as_str(),
+                    encode(running)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
+                    owner
+                ])
+            })
+            .map(|changed| changed == 1)
+            .map_err(sql_error("claiming a training run"))
+    }
+
+    fn running_runs_with_owner(
+        &self,
+        provider: Provider,
+    ) -> Result<Vec<(TrainingRecord, Option<u64>)>, StoreError> {
+        let context = "listing running training runs";
+        let mut statement = self
+            .conn()
+            .prepare_cached(
+                "SELECT document, owner_instance FROM ml_training_runs
+                 WHERE status = 'running' AND provider = ?1 ORDER BY seq",
+            )
+            .map_err(sql_error(context))?;
+        let rows = statement
+            .query_map(params![provider.as_str()], |row| {
+                Ok((
+                    decode::<TrainingRecord>(row.get_ref(0)?.as_str()?)?,
+                    row.get::<_, Option<u64>>(1)?,
+                ))
+            })
+            .map_err(sql_error(context))?;
+        rows.collect::<Result<_, _>>().map_err(sql_error(context))
     }
 
     fn append_training_log(&mut self, run_id: &str, line: &str) -> Result<u64, StoreError> {

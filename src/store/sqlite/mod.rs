@@ -25,6 +25,7 @@ use super::{Store, StoreError, StoreErrorKind, StoreInfo, StoreViews, Table, Tx}
 mod core;
 mod credentials;
 mod data_market;
+mod instances;
 mod migrate;
 mod ml_market;
 mod ml_training;
@@ -61,6 +62,8 @@ const MIGRATIONS: super::migrations::BackendMigrations = &[
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: Arc<Pool>,
+    /// The runtime instances this store keeps alive, and the look at others'.
+    instances: instances::Instances,
 }
 
 /// The connections of one store. A transaction owns its connection while it runs and gives it
@@ -95,6 +98,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::new("setting the WAL checkpoint interval", e))?;
         migrate::run(&mut writer, &migrate::plan(crate::domain::ALL)?)?;
         Ok(SqliteStore {
+            instances: instances::Instances::beside(path),
             pool: Arc::new(Pool {
                 path: path.to_owned(),
                 writer: Mutex::new(Some(writer)),
@@ -188,6 +192,16 @@ impl Store for SqliteStore {
 
     fn views(&self) -> &'static StoreViews {
         views()
+    }
+
+    /// A lock file beside the database (`<file>-instances/<n>.lock`), held until the store is
+    /// dropped: the operating system lets go of it when the process ends, however it ends.
+    fn hold_instance(&self, instance: u64) -> Result<(), StoreError> {
+        self.instances.hold(instance)
+    }
+
+    fn instance_alive(&self, instance: u64) -> Result<bool, StoreError> {
+        self.instances.alive(instance)
     }
 
     fn close(&self) -> Result<(), StoreError> {
