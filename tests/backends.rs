@@ -279,3 +279,35 @@ fn a_postgres_database_a_newer_binary_migrated_is_refused() {
     assert_eq!(serve.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&serve.stderr).contains("newer marketref"));
 }
+
+/// `sslmode=require`: TLS through rustls, verified against `sslrootcert` (here the cluster's
+/// own certificate); a server whose certificate chains to nothing the client trusts is
+/// refused, and a URL that asks for no TLS connects without it.
+#[test]
+fn a_database_asked_for_over_tls_is_reached_over_tls_and_verified() {
+    let cluster = Cluster::get();
+    let url = cluster.database();
+    let root = cluster.certificate().display().to_string();
+    let over_tls = format!("{url}?sslmode=require&sslrootcert={root}");
+    drop(PostgresStore::open(&over_tls).unwrap());
+    let uses_tls = |url: &str| -> bool {
+        marketref::store::postgres::connect(url)
+            .unwrap()
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert!(uses_tls(&over_tls));
+    assert!(uses_tls(&format!(
+        "{url}?sslmode=verify-full&sslrootcert={root}"
+    )));
+    assert!(!uses_tls(&url));
+    // The system's roots do not know the cluster's certificate.
+    let error = PostgresStore::open(&format!("{url}?sslmode=require"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+}

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 /// The one cluster of this test process.
 pub struct Cluster {
     port: u16,
+    /// The cluster's own certificate authority, which a client trusts as its root.
+    certificate: PathBuf,
     /// The shell that owns the server; its stdin is the pipe whose end stops it.
     _keeper: Mutex<Child>,
     databases: AtomicUsize,
@@ -44,6 +46,12 @@ impl Cluster {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
         self.url(&name)
+    }
+
+    /// The authority that signed the certificate the cluster's TLS presents (for 127.0.0.1):
+    /// what a client names as `sslrootcert`.
+    pub fn certificate(&self) -> &Path {
+        &self.certificate
     }
 
     pub fn url(&self, database: &str) -> String {
@@ -75,6 +83,34 @@ impl Cluster {
             .keep();
         let data = dir.join("data");
         std::fs::create_dir(&data).unwrap();
+        // TLS beside plain connections: a certificate authority of this cluster's own, and
+        // the server's certificate for 127.0.0.1 signed by it (webpki takes no CA as a server).
+        let certificate = dir.join("ca.crt");
+        let key = dir.join("server.key");
+        let made = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "set -e
+                 openssl req -x509 -new -nodes -newkey rsa:2048 -days 2 -subj /CN=marketref-test-ca \
+                     -keyout ca.key -out ca.crt
+                 openssl req -new -nodes -newkey rsa:2048 -subj /CN=127.0.0.1 \
+                     -keyout server.key -out server.csr
+                 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > server.ext
+                 openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+                     -days 2 -extfile server.ext -out server.crt",
+            )
+            .current_dir(&dir)
+            .output()
+            .expect("running openssl");
+        assert!(
+            made.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         if as_postgres {
             let owned = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -130,6 +166,12 @@ impl Cluster {
                 "max_connections=400",
                 "-c",
                 "shared_buffers=64MB",
+                "-c",
+                "ssl=on",
+                "-c",
+                &format!("ssl_cert_file={}", dir.join("server.crt").display()),
+                "-c",
+                &format!("ssl_key_file={}", key.display()),
             ]
             .map(str::to_owned),
         );
@@ -152,6 +194,7 @@ impl Cluster {
             .expect("starting the test cluster");
         let cluster = Cluster {
             port,
+            certificate,
             _keeper: Mutex::new(keeper),
             databases: AtomicUsize::new(0),
         };

@@ -12,7 +12,10 @@ use crate::store::{
     IdempotencyScope, IdempotencyStore, RecordedActivity, StoreError,
 };
 
-use super::{ACTIVITY_LOCK, PostgresTx, big, decode, encode, sql_limit, unsigned};
+use super::{PostgresTx, big, decode, encode, sql_limit, unsigned};
+
+/// The activity log's last number, in `health_counters`.
+const ACTIVITY_NUMBER: &str = "operation_events_seq";
 
 pub(super) const MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -179,18 +182,19 @@ impl PostgresTx {
 
 impl ActivityStore for PostgresTx {
     fn record_activity(&mut self, event: &ActivityEvent) -> Result<(), StoreError> {
-        // Numbered as SQLite numbers its rows, the next after the highest, so that a
-        // rolled-back request leaves no gap and a reset starts again from 1. The lock makes
-        // the writers of the log take turns from here to their commit.
+        // Numbered as SQLite numbers its rows, from 1 after a reset and with no gap where a
+        // request rolled back: from a number kept beside the health counters (which a reset
+        // zeroes and a dump leaves out), whose row this transaction then holds to its commit,
+        // so that the writers of the log take turns from here. One round trip.
         self.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[&ACTIVITY_LOCK],
-            "numbering activity",
-        )?;
-        self.execute(
-            "INSERT INTO operation_events (seq, operation_id, status, document)
-             SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3 FROM operation_events",
+            "WITH next AS (
+                 INSERT INTO health_counters (name, value) VALUES ($1, 1)
+                 ON CONFLICT (name) DO UPDATE SET value = health_counters.value + 1
+                 RETURNING value)
+             INSERT INTO operation_events (seq, operation_id, status, document)
+             SELECT value, $2, $3, $4 FROM next",
             &[
+                &ACTIVITY_NUMBER,
                 &event.operation_id,
                 &i64::from(event.status),
                 &encode(event)?,

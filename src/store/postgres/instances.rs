@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use super::sql_error;
 use crate::store::StoreError;
@@ -23,7 +23,7 @@ use crate::store::StoreError;
 const INSTANCE_LOCKS: i32 = 0x6d72;
 
 pub(super) struct Instances {
-    config: postgres::Config,
+    target: super::tls::Target,
     /// `None` until an instance is held or looked at, and once the store is dropped.
     session: Mutex<Option<Session>>,
 }
@@ -41,9 +41,9 @@ fn key(instance: u64) -> i32 {
 }
 
 impl Instances {
-    pub(super) fn new(config: postgres::Config) -> Instances {
+    pub(super) fn new(target: super::tls::Target) -> Instances {
         Instances {
-            config,
+            target,
             session: Mutex::new(None),
         }
     }
@@ -59,8 +59,8 @@ impl Instances {
         };
         let mut session = Session {
             client: self
-                .config
-                .connect(NoTls)
+                .target
+                .connect()
                 .map_err(sql_error("connecting for the instance locks"))?,
             held: BTreeSet::new(),
         };

@@ -2,20 +2,19 @@
 //! (`store::migrations`), recorded by `(domain, name)` in `schema_migrations`, each in its own
 //! transaction. Instances starting at once take turns under an advisory lock.
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::store::StoreError;
 use crate::store::migrations::{self, Step};
 
+use super::tls::Target;
 use super::{MIGRATION_LOCK, MIGRATIONS};
 
-/// Brings the database at `config` up to this binary's schema (`marketref migrate`, and every
+/// Brings the database at `target` up to this binary's schema (`marketref migrate`, and every
 /// start). A database that records a migration this binary does not know is refused.
-pub fn migrate(config: &postgres::Config) -> Result<(), StoreError> {
+pub(super) fn migrate(target: &Target) -> Result<(), StoreError> {
     let steps = migrations::plan("Postgres", MIGRATIONS, crate::domain::ALL)?;
-    let mut client = config
-        .connect(NoTls)
-        .map_err(|e| StoreError::new("connecting to Postgres", e))?;
+    let mut client = target.connect_or_say()?;
     run(&mut client, &steps)
 }
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement};
+use postgres::{Client, Row, Statement};
 use serde::de::DeserializeOwned;
 
 use super::{Store, StoreError, StoreErrorKind, StoreInfo, StoreViews, Table, Tx};
@@ -44,25 +44,22 @@ mod ml_market;
 mod ml_training;
 mod scratch;
 mod swap;
+mod tls;
 
-pub use migrate::migrate;
 pub use scratch::ScratchDatabase;
 
-/// Connections one instance keeps at most: its writers, and as many readers.
-const POOL_SIZE: u32 = 16;
+/// Connections one instance keeps at most: its writers, and readers beside them.
+const POOL_SIZE: u32 = 24;
 
 /// Write transactions one instance runs at once. Each spends most of its time waiting for the
 /// server's answers; rows two of them both write serialise on the server.
-const WRITERS: usize = 8;
+const WRITERS: usize = 16;
 
 /// How long a request waits for a connection before it fails.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The advisory lock a matching run holds for its transaction.
 pub(crate) const MATCHING_LOCK: i64 = 0x6d72_0001;
-
-/// The advisory lock the activity log's numbering holds for its transaction.
-pub(crate) const ACTIVITY_LOCK: i64 = 0x6d72_0002;
 
 /// The advisory lock a data-market matching run holds for its transaction, so that two runs
 /// never read the same offers as free.
@@ -93,6 +90,12 @@ const MIGRATIONS: super::migrations::BackendMigrations = &[
     ("data_market", data_market::MIGRATIONS),
     ("ml_market", ml_market::MIGRATIONS),
 ];
+
+/// A client of the database at `url` (libpq style; TLS when it says `sslmode=require`), for
+/// what is not a store: a test's look at the database, a scratch database's making.
+pub fn connect(url: &str) -> Result<Client, StoreError> {
+    tls::Target::parse(url)?.connect_or_say()
+}
 
 /// Whether `db` names a Postgres database (`postgres://` or `postgresql://`) rather than a
 /// SQLite file.
@@ -143,16 +146,17 @@ impl PostgresStore {
     /// database that a newer binary migrated further is refused.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
         let shown_url = redacted(url);
-        let config: postgres::Config = url.parse().map_err(|error| {
-            StoreError::new("reading the database URL", format!("{shown_url}: {error}"))
-        })?;
-        migrate(&config)?;
-        let instances = instances::Instances::new(config.clone());
+        let target = tls::Target::parse(url)?;
+        migrate::migrate(&target)?;
+        let instances = instances::Instances::new(target.clone());
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECTION_TIMEOUT)
-            .build(Manager { config })
+            // A broken connection is told by the client itself; a probe on every checkout
+            // would cost each transaction a round trip more.
+            .test_on_check_out(false)
+            .build(Manager { target })
             .map_err(|error| StoreError::new("connecting to Postgres", error))?;
         Ok(PostgresStore {
             pool: Some(pool),
@@ -253,7 +257,7 @@ pub(crate) struct Connection {
 /// How the pool opens and checks connections.
 #[derive(Debug)]
 struct Manager {
-    config: postgres::Config,
+    target: tls::Target,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -262,7 +266,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Connection, postgres::Error> {
         Ok(Connection {
-            client: self.config.connect(NoTls)?,
+            client: self.target.connect()?,
             statements: HashMap::new(),
         })
     }

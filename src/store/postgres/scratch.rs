@@ -4,8 +4,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use postgres::NoTls;
-
 use crate::store::StoreError;
 
 use super::redacted;
@@ -48,7 +46,7 @@ impl ScratchDatabase {
         let shown = redacted(&url);
         let statement = statement.to_owned();
         std::thread::spawn(move || -> Result<(), StoreError> {
-            let mut client = postgres::Client::connect(&url, NoTls)
+            let mut client = super::connect(&url)
                 .map_err(|e| StoreError::new("connecting to Postgres", format!("{shown}: {e}")))?;
             client
                 .batch_execute(&statement)
