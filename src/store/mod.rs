@@ -284,4 +284,5 @@ pub const CORE_MIGRATIONS: &[&str] = &[
     "0003_health_counters",
     "0004_runtime_instances",
     "0005_credentials_and_rate_windows",
+    "0006_health_counter_shards",
 ];

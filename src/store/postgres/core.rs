@@ -38,6 +38,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0005_credentials_and_rate_windows",
         include_str!("migrations/core/0005_credentials_and_rate_windows.sql"),
     ),
+    (
+        "0006_health_counter_shards",
+        include_str!("migrations/core/0006_health_counter_shards.sql"),
+    ),
 ];
 
 fn record_of(row: &Row) -> IdempotencyRecord {
@@ -188,8 +192,8 @@ impl ActivityStore for PostgresTx {
         // so that the writers of the log take turns from here. One round trip.
         self.execute(
             "WITH next AS (
-                 INSERT INTO health_counters (name, value) VALUES ($1, 1)
-                 ON CONFLICT (name) DO UPDATE SET value = health_counters.value + 1
+                 INSERT INTO health_counters (name, shard, value) VALUES ($1, 0, 1)
+                 ON CONFLICT (name, shard) DO UPDATE SET value = health_counters.value + 1
                  RETURNING value)
              INSERT INTO operation_events (seq, operation_id, status, document)
              SELECT value, $2, $3, $4 FROM next",
@@ -225,7 +229,7 @@ impl HealthStore for PostgresTx {
             names.iter().map(|name| ((*name).to_owned(), 0)).collect();
         let names: Vec<&str> = names.to_vec();
         for row in self.rows(
-            "SELECT name, value FROM health_counters WHERE name = ANY($1)",
+            "SELECT name, SUM(value)::BIGINT FROM health_counters WHERE name = ANY($1) GROUP BY name",
             &[&names],
             "reading health counters",
         )? {

@@ -34,6 +34,10 @@ pub(super) const MIGRATIONS: &[(&str, &str)] = &[
         "0005_credentials_and_rate_windows",
         include_str!("migrations/core/0005_credentials_and_rate_windows.sql"),
     ),
+    (
+        "0006_health_counter_shards",
+        include_str!("migrations/core/0006_health_counter_shards.sql"),
+    ),
 ];
 
 impl IdempotencyStore for SqliteTx {
@@ -211,7 +215,7 @@ impl HealthStore for SqliteTx {
     fn health_counters(&self, names: &[&str]) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut statement = self
             .conn()
-            .prepare_cached("SELECT value FROM health_counters WHERE name = ?1")
+            .prepare_cached("SELECT COALESCE(SUM(value), 0) FROM health_counters WHERE name = ?1")
             .map_err(sql_error("reading health counters"))?;
         let mut counters = BTreeMap::new();
         for &name in names {

@@ -8,12 +8,17 @@ INSERT INTO health_counters (name, value) VALUES
     ('marketplace_matching_proposals',
         (SELECT COUNT(*) FROM cycle_proposals WHERE origin = 'marketplace'));
 
+-- Moves a counter by `delta` in the shard of this connection (core's 0006): concurrent
+-- writers, on other connections, move other rows.
+CREATE FUNCTION health_count(counter TEXT, delta BIGINT) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO health_counters (name, shard, value) VALUES (counter, pg_backend_pid() % 16, delta)
+    ON CONFLICT (name, shard) DO UPDATE SET value = health_counters.value + EXCLUDED.value;
+$$;
+
 -- Moves the counter named by the trigger's argument by one row in or out.
 CREATE FUNCTION health_count_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE health_counters
-        SET value = value + CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END
-        WHERE name = TG_ARGV[0];
+    PERFORM health_count(TG_ARGV[0], CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END);
     RETURN NULL;
 END;
 $$;
@@ -30,8 +35,7 @@ BEGIN
         delta := delta - 1;
     END IF;
     IF delta != 0 THEN
-        UPDATE health_counters SET value = value + delta
-            WHERE name = 'marketplace_matching_proposals';
+        PERFORM health_count('marketplace_matching_proposals', delta);
     END IF;
     RETURN NULL;
 END;
