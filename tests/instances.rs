@@ -21,10 +21,16 @@ pub struct Instance {
 
 impl Instance {
     pub fn start(url: &str, data_dir: &std::path::Path) -> Instance {
+        Instance::start_with(url, data_dir, &[])
+    }
+
+    /// An instance with more arguments of `serve` (`--training-workers 1`).
+    pub fn start_with(url: &str, data_dir: &std::path::Path, extra: &[&str]) -> Instance {
         let mut child = Command::new(env!("CARGO_BIN_EXE_marketref"))
             .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", url])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("MARKETREF_TOKEN_PEPPER", "the-instances-pepper")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -3,8 +3,6 @@
 //! lives, and fails it `interrupted` once that instance is gone (two runtimes on one SQLite
 //! file; two `marketref serve` processes on one Postgres database, one of them `kill -9`ed).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +12,7 @@ use marketref::store::{SqliteStore, Store, StoreError, StoreInfo, StoreViews, Tx
 use serde_json::{Value, json};
 
 use super::support::{Vendor, round, vendor};
+use crate::instances::Instance;
 use crate::postgres_cluster::Cluster;
 use crate::support::TestServer;
 
@@ -196,61 +195,10 @@ async fn a_run_of_a_live_runtime_is_left_alone_by_another_and_interrupted_once_i
     second.stop().await;
 }
 
-/// A `marketref serve --dev` process on a Postgres database, on a port of its own, with extra
-/// arguments. (`crate::instances::Instance` is the same without them.)
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Served {
-    fn start(url: &str, data_dir: &std::path::Path, extra: &[&str]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_marketref"))
-            .args(["serve", "--dev", "--addr", "127.0.0.1:0", "--db", url])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(extra)
-            .env("MARKETREF_TOKEN_PEPPER", "the-instances-pepper")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (found, address) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent && let Some(rest) = line.strip_prefix("marketref: serving on ") {
-                    let base = rest.split_whitespace().next().unwrap_or("").to_owned();
-                    let _ = found.send(base);
-                    sent = true;
-                }
-            }
-        });
-        let base = address
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the instance said where it serves");
-        Served { child, base }
-    }
-
-    /// `kill -9`: no shutdown, nothing settled, its connections cut by the kernel.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// The few calls the test makes, to one instance.
 struct Client<'a> {
     http: reqwest::Client,
-    served: &'a Served,
+    served: &'a Instance,
 }
 
 impl Client<'_> {
@@ -317,7 +265,7 @@ async fn a_run_whose_instance_was_killed_is_failed_interrupted_by_another_instan
         .await
         .unwrap();
     // The first alone, with its one worker: the long run is its.
-    let mut first = Served::start(&url, dir.path(), &["--training-workers", "1"]);
+    let mut first = Instance::start_with(&url, dir.path(), &["--training-workers", "1"]);
     let on_first = Client {
         http: reqwest::Client::new(),
         served: &first,
@@ -342,7 +290,7 @@ async fn a_run_whose_instance_was_killed_is_failed_interrupted_by_another_instan
     drop(on_first);
 
     // The second: its start and its sweeps leave the run to the first.
-    let second = Served::start(&url, dir.path(), &["--training-workers", "1"]);
+    let second = Instance::start_with(&url, dir.path(), &["--training-workers", "1"]);
     let on_second = Client {
         http: reqwest::Client::new(),
         served: &second,

@@ -67,6 +67,20 @@ pub enum Listed {
     TrainingRuns,
 }
 
+impl Listed {
+    /// The table and its id column, as every backend's schema names them.
+    pub fn table_and_key(self) -> (&'static str, &'static str) {
+        match self {
+            Listed::Vendors => ("ml_vendors", "vendor_id"),
+            Listed::Rounds => ("ml_rounds", "round_id"),
+            Listed::Models => ("ml_models", "model_id"),
+            Listed::Deployments => ("ml_deployments", "deployment_id"),
+            Listed::Signals => ("ml_signals", "signal_id"),
+            Listed::TrainingRuns => ("ml_training_runs", "run_id"),
+        }
+    }
+}
+
 /// A training run as stored: the wire form without the URLs it is read with (`logs_url`, and
 /// the artifact's signed URL for a `local` run, which is made for each request).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

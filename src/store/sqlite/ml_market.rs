@@ -34,17 +34,6 @@ pub(super) fn view<'a>(tx: &'a mut (dyn Any + 'static)) -> &'a mut (dyn MlStore 
     super::sqlite_tx(tx)
 }
 
-fn table_and_key(table: Listed) -> (&'static str, &'static str) {
-    match table {
-        Listed::Vendors => ("ml_vendors", "vendor_id"),
-        Listed::Rounds => ("ml_rounds", "round_id"),
-        Listed::Models => ("ml_models", "model_id"),
-        Listed::Deployments => ("ml_deployments", "deployment_id"),
-        Listed::Signals => ("ml_signals", "signal_id"),
-        Listed::TrainingRuns => ("ml_training_runs", "run_id"),
-    }
-}
-
 /// A page's lower bound: rows after `after_seq`.
 fn after(after_seq: Option<u64>) -> i64 {
     after_seq.map_or(0, |seq| i64::try_from(seq).unwrap_or(i64::MAX))
@@ -57,7 +46,7 @@ fn before(before_seq: Option<u64>) -> i64 {
 
 impl MlStore for SqliteTx {
     fn seq_of(&self, table: Listed, id: &str) -> Result<Option<u64>, StoreError> {
-        let (table, key) = table_and_key(table);
+        let (table, key) = table.table_and_key();
         self.conn()
             .prepare_cached(&format!("SELECT seq FROM {table} WHERE {key} = ?1"))
             .and_then(|mut statement| {
