@@ -16,14 +16,26 @@ use crate::support::{self, RepoCopy, Served, path_str};
 pub(crate) fn serve_reference(dev: bool) -> (Served, tempfile::TempDir) {
     let db = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&db.path().join("served.db")).unwrap());
+    (serve_reference_on(store, dev, db.path()), db)
+}
+
+/// The reference runtime on 127.0.0.1:0 on `store`, its data folder under `dir`.
+pub(crate) fn serve_reference_on(
+    store: Arc<dyn marketref::store::Store>,
+    dev: bool,
+    dir: &std::path::Path,
+) -> Served {
     let state = AppState::new(RuntimeConfig {
         store,
         clock: Arc::new(SystemClock),
         dev,
-        options: marketref::http::RuntimeOptions::default(),
+        options: marketref::http::RuntimeOptions {
+            data_dir: Some(dir.join("data")),
+            ..marketref::http::RuntimeOptions::default()
+        },
     })
     .unwrap();
-    let served = Served::start(|listener, stopped| {
+    Served::start(|listener, stopped| {
         tokio::spawn(async move {
             marketref::http::run(listener, state, async {
                 let _ = stopped.await;
@@ -31,8 +43,7 @@ pub(crate) fn serve_reference(dev: bool) -> (Served, tempfile::TempDir) {
             .await
             .expect("the served runtime stops cleanly");
         })
-    });
-    (served, db)
+    })
 }
 
 fn verify_against(

@@ -1,5 +1,5 @@
-//! Every milestone in process on Postgres (`verify --db`): the same pins as on SQLite, and
-//! the same bytes in every artifact of `latest/`.
+//! Every milestone on Postgres, in process (`verify --db`: the same pins as on SQLite, and the
+//! same bytes in every artifact of `latest/`) and over `--base-url` (a server on Postgres).
 
 use crate::postgres_cluster::Cluster;
 use crate::support::{self, path_str};
@@ -57,4 +57,25 @@ fn every_milestone_keeps_its_pin_on_postgres_and_writes_what_sqlite_writes() {
         .unwrap()
         .get(0);
     assert_eq!(left, 0, "every milestone's database is dropped");
+}
+
+#[test]
+fn every_milestone_keeps_its_pin_against_a_server_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = Cluster::get().database();
+    let store = std::sync::Arc::new(marketref::store::PostgresStore::open(&url).unwrap());
+    let served = crate::external::serve_reference_on(store, true, dir.path());
+    let out = tempfile::tempdir().unwrap();
+    let milestones = support::repo_root().join("milestones");
+    let run = support::verify(&[
+        path_str(&milestones),
+        "--base-url",
+        &served.url,
+        "--out",
+        path_str(out.path()),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.last_line(), "overall=true");
+    assert!(!run.stdout.contains("(differs)"), "{}", run.stdout);
+    drop(served);
 }
