@@ -135,6 +135,15 @@ pub trait DataMarketStore: CoreStore {
     fn data_market_counts(&self) -> Result<DataMarketCounts, StoreError>;
 }
 
+/// A contract as every backend stores its document: without its timeline, which has a table
+/// of its own.
+pub fn stored_contract(contract: &Contract) -> Contract {
+    Contract {
+        timeline: Vec::new(),
+        ..contract.clone()
+    }
+}
+
 /// The request's transaction as the data-marketplace store.
 pub fn of(tx: &mut dyn Tx) -> Result<&mut (dyn DataMarketStore + 'static), StoreError> {
     tx.domain::<dyn DataMarketStore>()

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::BTreeSet;
 
 use crate::domain::data_market::store::{
-    ContractFilter, DataMarketCounts, DataMarketStore, IntentFilter, OfferFilter, Sequenced,
+    self, ContractFilter, DataMarketCounts, DataMarketStore, IntentFilter, OfferFilter, Sequenced,
 };
 use crate::domain::data_market::training::Model;
 use crate::domain::data_market::types::{
@@ -56,13 +56,6 @@ impl PostgresTx {
         }
         Ok(contracts)
     }
-}
-
-/// The stored document of a contract leaves the timeline to its own table.
-fn contract_document(contract: &Contract) -> Result<String, StoreError> {
-    let mut bare = contract.clone();
-    bare.timeline = Vec::new();
-    encode(&bare)
 }
 
 // An optional filter is `$n::TEXT IS NULL OR column = $n`: the cast names the parameter's type
@@ -260,7 +253,7 @@ impl DataMarketStore for PostgresTx {
                 &big(seq),
                 &contract.round_intent_id,
                 &contract.state.as_str(),
-                &contract_document(contract)?,
+                &encode(&store::stored_contract(contract))?,
             ],
             "inserting a contract",
         )?;
@@ -280,7 +273,7 @@ impl DataMarketStore for PostgresTx {
             &[
                 &contract.contract_id,
                 &contract.state.as_str(),
-                &contract_document(contract)?,
+                &encode(&store::stored_contract(contract))?,
             ],
             "updating a contract",
         )

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use rusqlite::{OptionalExtension, params};
 
 use crate::domain::data_market::store::{
-    ContractFilter, DataMarketCounts, DataMarketStore, IntentFilter, OfferFilter, Sequenced,
+    self, ContractFilter, DataMarketCounts, DataMarketStore, IntentFilter, OfferFilter, Sequenced,
 };
 use crate::domain::data_market::training::Model;
 use crate::domain::data_market::types::{
@@ -51,13 +51,6 @@ impl SqliteTx {
         }
         Ok(contracts)
     }
-}
-
-/// The stored document of a contract leaves the timeline to its own table.
-fn contract_document(contract: &Contract) -> Result<String, StoreError> {
-    let mut bare = contract.clone();
-    bare.timeline = Vec::new();
-    encode(&bare)
 }
 
 impl DataMarketStore for SqliteTx {
@@ -209,7 +202,7 @@ impl DataMarketStore for SqliteTx {
     fn insert_contract(&mut self, contract: &Contract, seq: u64) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO data_contracts (contract_id, seq, round_intent_id, state, document) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![contract.contract_id, seq, contract.round_intent_id, contract.state.as_str(), contract_document(contract)?],
+            params![contract.contract_id, seq, contract.round_intent_id, contract.state.as_str(), encode(&store::stored_contract(contract))?],
             "inserting a contract",
         )?;
         for offer in &contract.selected_offers {
@@ -228,7 +221,7 @@ impl DataMarketStore for SqliteTx {
             params![
                 contract.contract_id,
                 contract.state.as_str(),
-                contract_document(contract)?
+                encode(&store::stored_contract(contract))?
             ],
             "updating a contract",
         )
