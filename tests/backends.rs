@@ -3,8 +3,9 @@
 //! database are `instances`.
 
 use std::process::Command;
+use std::sync::Arc;
 
-use marketref::store::{PostgresStore, SqliteStore};
+use marketref::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 use crate::postgres_cluster::Cluster;
 use crate::support::TEST_STORE;
@@ -310,4 +311,40 @@ fn a_database_asked_for_over_tls_is_reached_over_tls_and_verified() {
         .unwrap_err()
         .to_string();
     assert!(error.to_lowercase().contains("certificate"), "{error}");
+}
+
+/// Two write transactions that each hold a row the other wants: Postgres gives one of them up
+/// (a deadlock), and the store calls that contention, which the pipeline answers by running
+/// the request again rather than with a 500.
+#[test]
+fn a_deadlock_on_postgres_is_contention() {
+    let store = Arc::new(PostgresStore::open(&Cluster::get().database()).unwrap());
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let sides: Vec<_> = [("a", "b"), ("b", "a")]
+        .into_iter()
+        .map(|(first, second)| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || -> Result<(), StoreError> {
+                let mut tx = store.write()?;
+                tx.set_counter(first, 1)?;
+                barrier.wait();
+                tx.set_counter(second, 2)?;
+                tx.commit()
+            })
+        })
+        .collect();
+    let outcomes: Vec<Result<(), StoreError>> =
+        sides.into_iter().map(|side| side.join().unwrap()).collect();
+    let failed: Vec<&StoreError> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert_eq!(failed.len(), 1, "{outcomes:?}");
+    assert!(failed[0].is_contention(), "{}", failed[0]);
+    assert!(
+        marketref::error::ApiError::from(StoreError::of_kind(
+            marketref::store::StoreErrorKind::Contention,
+            "test",
+            "deadlock"
+        ))
+        .is_contention()
+    );
 }
