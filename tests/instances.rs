@@ -315,3 +315,47 @@ async fn killing_an_instance_under_load_loses_no_acknowledged_write() {
         assert!(stored.contains(id), "{id} was acknowledged and is lost");
     }
 }
+
+/// Rounds made current at once.
+const ROUNDS: usize = 16;
+
+/// Rounds made current at once through two instances: each is refused nothing, and one of
+/// them is current at the end, as if they had been made one after the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rounds_made_current_at_once_through_two_instances_take_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, instances) = two_instances(dir.path()).await;
+    let client = reqwest::Client::new();
+    let sends: Vec<_> = (0..ROUNDS)
+        .map(|n| {
+            let request = client
+                .post(format!("{}/api/rounds", instances[n % 2].base))
+                .header("x-actor-type", "partner")
+                .header("x-actor-id", "operator")
+                .header("x-auth-scopes", "ml:operate")
+                .header("idempotency-key", format!("round-{n}"))
+                .json(
+                    &json!({"round_id": format!("r{n}"), "name": format!("r{n}"), "current": true,
+                              "generate": {"symbols": ["EURUSD"], "bars": 200, "timeframe": "1h"}}),
+                );
+            tokio::spawn(async move {
+                let reply = request.send().await.unwrap();
+                (reply.status().as_u16(), reply.text().await.unwrap())
+            })
+        })
+        .collect();
+    for send in sends {
+        let (status, body) = send.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let rows = query(
+        &url,
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE is_current = 1) FROM ml_rounds",
+    )
+    .await;
+    assert_eq!(
+        (rows[0].get::<_, i64>(0), rows[0].get::<_, i64>(1)),
+        (ROUNDS as i64, 1),
+        "eight rounds, one current"
+    );
+}

@@ -92,9 +92,16 @@ impl MlStore for PostgresTx {
 
     fn insert_round(&mut self, round: &DatasetRound, seq: u64) -> Result<(), StoreError> {
         if round.is_current {
-            // Locked, so that of two writers making a round current the second waits. Its
-            // wait ends on a row the first has retired, so it finds none current, and the
-            // unique index on `is_current` refuses its round rather than keep two current.
+            // Writers making a round current take turns under a lock taken before they look
+            // for the current round: the second then finds the first's round current, and
+            // retires it, as if they had run one after the other. (Today the round's id
+            // counter, allocated first, already makes them take turns; this does not rely on
+            // the caller's order.)
+            self.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&super::CURRENT_ROUND_LOCK],
+                "waiting to make a round current",
+            )?;
             let current: Option<DatasetRound> = self.current_round()?;
             if let Some(mut previous) = current {
                 previous.is_current = false;

@@ -65,6 +65,9 @@ pub(crate) const MATCHING_LOCK: i64 = 0x6d72_0001;
 /// never read the same offers as free.
 pub(crate) const OFFER_MATCHING_LOCK: i64 = 0x6d72_0004;
 
+/// The advisory lock held by a transaction that makes an ML dataset round current.
+pub(crate) const CURRENT_ROUND_LOCK: i64 = 0x6d72_0005;
+
 /// The advisory lock migrations hold for their session, so that instances starting at once
 /// migrate one after another.
 const MIGRATION_LOCK: i64 = 0x6d72_0003;
