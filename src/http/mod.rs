@@ -183,18 +183,14 @@ impl AppState {
         // On a thread of its own: the store is blocking, and a runtime is often built from
         // an async task (a test, the verifier), whose thread must not block on a database.
         // Held alive from here, before any worker of it claims anything, until the store goes.
-        let instance = std::thread::scope(|scope| {
-            scope
-                .spawn(|| -> Result<u64, crate::store::StoreError> {
-                    let mut tx = config.store.write()?;
-                    let instance = tx.next_instance()?;
-                    tx.commit()?;
-                    config.store.hold_instance(instance)?;
-                    Ok(instance)
-                })
-                .join()
-                .map_err(|_| Error::new(ErrorKind::Store, "registering the instance panicked"))
-        })??;
+        let instance = crate::store::off_async(|| -> Result<u64, crate::store::StoreError> {
+            let mut tx = config.store.write()?;
+            let instance = tx.next_instance()?;
+            tx.commit()?;
+            config.store.hold_instance(instance)?;
+            Ok(instance)
+        })
+        .map_err(|_| Error::new(ErrorKind::Store, "registering the instance panicked"))??;
         let info = config.store.info();
         let writers = config.store.writers();
         let data_dir = match (&config.options.data_dir, info.backend) {

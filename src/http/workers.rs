@@ -30,7 +30,7 @@ impl Workers {
                 if let Some(before_serving) = worker.before_serving {
                     // On a thread of its own: `run` calls this from an async task, whose
                     // thread must not block on a database.
-                    std::thread::scope(|scope| scope.spawn(|| before_serving(&context)).join())
+                    crate::store::off_async(|| before_serving(&context))
                         .unwrap_or_else(|_| Err("it panicked".to_owned()))
                         .map_err(|problem| {
                             Error::new(

@@ -91,6 +91,19 @@ impl StoreError {
     }
 }
 
+/// A stored JSON document, in canonical form (sorted keys, no white space), the same bytes on
+/// every backend.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    crate::json::canonical_of(value).map_err(|error| StoreError::new("encoding a document", error))
+}
+
+/// Runs `work` on a thread of its own and waits for it; `Err` is that thread's panic. The
+/// store is blocking, and the Postgres client panics when it blocks an async task's thread,
+/// which is where start-up, the verifier and the tests often are.
+pub fn off_async<T: Send>(work: impl FnOnce() -> T + Send) -> std::thread::Result<T> {
+    std::thread::scope(|scope| scope.spawn(work).join())
+}
+
 /// What `/healthz` says about the store.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreInfo {

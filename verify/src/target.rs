@@ -67,9 +67,7 @@ impl Target {
                 let database = ScratchDatabase::create(url, "marketref_verify")
                     .map_err(|e| runtime_error("making a database", &e))?;
                 // The blocking client must not run on this async task's thread.
-                let at = database.url().to_owned();
-                let store = std::thread::spawn(move || PostgresStore::open(&at))
-                    .join()
+                let store = marketref::store::off_async(|| PostgresStore::open(database.url()))
                     .map_err(|_| runtime_error("opening the store", &"it panicked"))?
                     .map_err(|e| runtime_error("opening the store", &e))?;
                 let shown = store.info().path;
@@ -145,15 +143,11 @@ impl Target {
         let in_process = self.in_process.as_ref()?;
         Some(
             // The blocking store must not run on an async task's thread.
-            std::thread::scope(|scope| {
-                scope
-                    .spawn(|| in_process.store.read().and_then(|tx| tx.dump()))
-                    .join()
-                    .unwrap_or_else(|_| {
-                        Err(marketref::store::StoreError::new("dumping", "it panicked"))
-                    })
-            })
-            .map_err(|e| Error::new(ErrorKind::Runtime, format!("dumping the store: {e}"))),
+            marketref::store::off_async(|| in_process.store.read().and_then(|tx| tx.dump()))
+                .unwrap_or_else(|_| {
+                    Err(marketref::store::StoreError::new("dumping", "it panicked"))
+                })
+                .map_err(|e| Error::new(ErrorKind::Runtime, format!("dumping the store: {e}"))),
         )
     }
 

@@ -241,7 +241,7 @@ impl HealthStore for PostgresTx {
 
 impl AdminStore for PostgresTx {
     fn reset_all(&mut self) -> Result<(), StoreError> {
-        for table in self.tables().to_vec() {
+        for table in self.tables() {
             self.batch(&format!("DELETE FROM {}", table.name), "resetting a table")?;
         }
         self.batch(

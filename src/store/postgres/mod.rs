@@ -25,7 +25,7 @@
 use std::any::Any;
 use std::cell::{RefCell, RefMut};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -131,7 +131,7 @@ pub struct PostgresStore {
     /// `None` only while the store is dropped.
     pool: Option<r2d2::Pool<Manager>>,
     shown_url: String,
-    tables: Vec<Table>,
+    tables: Arc<[Table]>,
     /// The runtime instances this store keeps alive, and the look at others'.
     instances: instances::Instances,
 }
@@ -164,7 +164,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool: Some(pool),
             shown_url,
-            tables: super::migrations::data_tables(crate::domain::ALL),
+            tables: super::migrations::data_tables(crate::domain::ALL).into(),
             instances,
         })
     }
@@ -180,7 +180,7 @@ impl PostgresStore {
             conn: RefCell::new(conn),
             role,
             open: false,
-            tables: self.tables.clone(),
+            tables: Arc::clone(&self.tables),
         };
         let begin = match role {
             Role::Writer => "BEGIN ISOLATION LEVEL READ COMMITTED",
@@ -199,7 +199,7 @@ impl Drop for PostgresStore {
     fn drop(&mut self) {
         let instances = self.instances.take();
         if let Some(pool) = self.pool.take() {
-            let closed = std::thread::spawn(move || drop((pool, instances))).join();
+            let closed = super::off_async(move || drop((pool, instances)));
             if closed.is_err() {
                 tracing::error!("closing the Postgres connections panicked");
             }
@@ -295,7 +295,7 @@ pub struct PostgresTx {
     conn: RefCell<r2d2::PooledConnection<Manager>>,
     role: Role,
     open: bool,
-    tables: Vec<Table>,
+    tables: Arc<[Table]>,
 }
 
 impl Drop for PostgresTx {
@@ -364,7 +364,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|error| StoreError::new(context, error))
 }
 
-pub(crate) use super::sqlite::encode;
+pub(crate) use super::encode;
 
 /// A count or sequence number as Postgres stores it (`BIGINT`); every one the store keeps
 /// fits.
@@ -411,13 +411,24 @@ impl PostgresTx {
         }
     }
 
-    fn prepared(conn: &mut Connection, sql: &str) -> Result<Statement, postgres::Error> {
-        if let Some(statement) = conn.statements.get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = conn.client.prepare(sql)?;
-        conn.statements.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+    /// Runs `run` with the connection's client and `sql` prepared on it (once per connection).
+    fn with_statement<T>(
+        &self,
+        sql: &str,
+        context: &'static str,
+        run: impl FnOnce(&mut Client, &Statement) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.conn();
+        let conn: &mut Connection = &mut guard;
+        let statement = match conn.statements.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = conn.client.prepare(sql).map_err(sql_error(context))?;
+                conn.statements.insert(sql.to_owned(), statement.clone());
+                statement
+            }
+        };
+        run(&mut conn.client, &statement).map_err(sql_error(context))
     }
 
     /// Every row of a query.
@@ -427,12 +438,9 @@ impl PostgresTx {
         params: Params<'_>,
         context: &'static str,
     ) -> Result<Vec<Row>, StoreError> {
-        let mut guard = self.conn();
-        let conn: &mut Connection = &mut guard;
-        let statement = Self::prepared(conn, sql).map_err(sql_error(context))?;
-        conn.client
-            .query(&statement, params)
-            .map_err(sql_error(context))
+        self.with_statement(sql, context, |client, statement| {
+            client.query(statement, params)
+        })
     }
 
     /// The one row of a query, if there is one.
@@ -442,12 +450,9 @@ impl PostgresTx {
         params: Params<'_>,
         context: &'static str,
     ) -> Result<Option<Row>, StoreError> {
-        let mut guard = self.conn();
-        let conn: &mut Connection = &mut guard;
-        let statement = Self::prepared(conn, sql).map_err(sql_error(context))?;
-        conn.client
-            .query_opt(&statement, params)
-            .map_err(sql_error(context))
+        self.with_statement(sql, context, |client, statement| {
+            client.query_opt(statement, params)
+        })
     }
 
     /// Runs a statement and answers how many rows it changed.
@@ -457,12 +462,9 @@ impl PostgresTx {
         params: Params<'_>,
         context: &'static str,
     ) -> Result<u64, StoreError> {
-        let mut guard = self.conn();
-        let conn: &mut Connection = &mut guard;
-        let statement = Self::prepared(conn, sql).map_err(sql_error(context))?;
-        conn.client
-            .execute(&statement, params)
-            .map_err(sql_error(context))
+        self.with_statement(sql, context, |client, statement| {
+            client.execute(statement, params)
+        })
     }
 
     /// The documents in the first column of every row.

@@ -42,17 +42,17 @@ impl ScratchDatabase {
     /// Runs one statement through the database of the given URL, on a thread of its own (the
     /// callers are often async tasks, whose threads must not block on a database).
     fn admin(&self, statement: &str) -> Result<(), StoreError> {
-        let url = self.admin_url.clone();
-        let shown = redacted(&url);
-        let statement = statement.to_owned();
-        std::thread::spawn(move || -> Result<(), StoreError> {
-            let mut client = super::connect(&url)
-                .map_err(|e| StoreError::new("connecting to Postgres", format!("{shown}: {e}")))?;
+        crate::store::off_async(|| -> Result<(), StoreError> {
+            let mut client = super::connect(&self.admin_url).map_err(|e| {
+                StoreError::new(
+                    "making a scratch database",
+                    format!("{}: {e}", redacted(&self.admin_url)),
+                )
+            })?;
             client
-                .batch_execute(&statement)
+                .batch_execute(statement)
                 .map_err(|e| StoreError::new("making a scratch database", e))
         })
-        .join()
         .unwrap_or_else(|_| {
             Err(StoreError::new(
                 "making a scratch database",

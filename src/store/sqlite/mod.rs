@@ -18,8 +18,6 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::de::DeserializeOwned;
 
-use crate::json::canonical_of;
-
 use super::{Store, StoreError, StoreErrorKind, StoreInfo, StoreViews, Table, Tx};
 
 mod core;
@@ -337,10 +335,7 @@ pub(crate) fn decode<T: DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     })
 }
 
-/// Writes a JSON document in canonical form.
-pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    canonical_of(value).map_err(|error| StoreError::new("encoding a document", error))
-}
+pub(crate) use super::encode;
 
 /// A page size as SQLite takes it; every limit the API accepts fits.
 pub(crate) fn sql_limit(limit: usize) -> i64 {
