@@ -75,8 +75,7 @@ fn the_two_backends_make_the_same_schema() {
     let url = Cluster::get().database();
     drop(PostgresStore::open(&url).unwrap());
     let sqlite = sqlite_schema(&rusqlite::Connection::open(&path).unwrap());
-    let database = url.rsplit('/').next().unwrap();
-    let postgres = postgres_schema(&mut Cluster::get().client(database));
+    let postgres = postgres_schema(&mut marketref::store::postgres::connect(&url).unwrap());
     let diff = similar::TextDiff::from_lines(&sqlite, &postgres)
         .unified_diff()
         .header("sqlite", "postgres")
@@ -262,9 +261,8 @@ fn a_postgres_database_a_newer_binary_migrated_is_refused() {
     drop(PostgresStore::open(&url).unwrap());
     // Opening again runs nothing: every migration is recorded.
     drop(PostgresStore::open(&url).unwrap());
-    let database = url.rsplit('/').next().unwrap();
-    Cluster::get()
-        .client(database)
+    marketref::store::postgres::connect(&url)
+        .unwrap()
         .execute(
             "INSERT INTO schema_migrations (domain, name) VALUES ('core', '9999_from_the_future')",
             &[],

@@ -82,10 +82,15 @@ async fn two_instances(dir: &std::path::Path) -> (String, Arc<[Instance; 2]>) {
 
 /// Runs one query against the database of `url`, off the async runtime.
 async fn query(url: &str, sql: &'static str) -> Vec<postgres::Row> {
-    let database = url.rsplit('/').next().unwrap().to_owned();
-    tokio::task::spawn_blocking(move || Cluster::get().client(&database).query(sql, &[]).unwrap())
-        .await
-        .unwrap()
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        marketref::store::postgres::connect(&url)
+            .unwrap()
+            .query(sql, &[])
+            .unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 /// Two instances on one database: 32 requests with one idempotency key, sent to both at once,

@@ -17,7 +17,7 @@ pub const TEST_STORE: &str = "MARKETREF_TEST_STORE";
 /// Runs blocking store work on a thread of its own: the Postgres client must not block an
 /// async test's thread.
 pub fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|scope| scope.spawn(work).join().unwrap())
+    marketref::store::off_async(work).unwrap()
 }
 
 /// The server clock of every test server: one hour before the worked example's run.

@@ -12,6 +12,7 @@ use marketref::store::{SqliteStore, Store, StoreError, StoreInfo, StoreViews, Tx
 use serde_json::{Value, json};
 
 use super::support::{Vendor, round, vendor};
+use super::training::{log_text, read_run};
 use crate::instances::Instance;
 use crate::postgres_cluster::Cluster;
 use crate::support::TestServer;
@@ -99,25 +100,10 @@ async fn create(server: &TestServer, vendor: &Vendor, long: bool) -> String {
     reply.body["data"]["run_id"].as_str().unwrap().to_owned()
 }
 
-async fn read(server: &TestServer, vendor: &Vendor, run_id: &str) -> Value {
-    let reply = server
-        .op("mlTraining.get", &[("run_id", run_id)])
-        .bearer(&vendor.key)
-        .send()
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.body["data"].clone()
-}
-
+/// A run's log lines, every one.
 async fn log(server: &TestServer, vendor: &Vendor, run_id: &str) -> Vec<String> {
-    let reply = server
-        .call("GET", &format!("/api/training/runs/{run_id}/logs"))
-        .bearer(&vendor.key)
-        .send_raw()
-        .await;
-    assert_eq!(reply.status, 200);
-    String::from_utf8(reply.bytes)
-        .unwrap()
+    log_text(server, vendor, run_id, "0")
+        .await
         .lines()
         .map(str::to_owned)
         .collect()
@@ -133,7 +119,7 @@ async fn wait_for(
 ) -> Value {
     let started = Instant::now();
     loop {
-        let run = read(server, vendor, run_id).await;
+        let run = read_run(server, vendor, run_id).await;
         if run["status"] == status {
             return run;
         }
@@ -161,10 +147,13 @@ async fn a_run_of_a_live_runtime_is_left_alone_by_another_and_interrupted_once_i
         workers(1),
     )
     .await;
-    assert_eq!(read(&second, &quant, &running).await["status"], "running");
+    assert_eq!(
+        read_run(&second, &quant, &running).await["status"],
+        "running"
+    );
     let lines = log(&second, &quant, &running).await.len();
     tokio::time::sleep(SWEEP_INTERVAL * 2 + Duration::from_millis(500)).await;
-    let run = read(&second, &quant, &running).await;
+    let run = read_run(&second, &quant, &running).await;
     assert_eq!(run["status"], "running", "{run}");
     // An epoch of this round takes seconds in a debug build on a busy machine: wait for the
     // next line rather than for a fixed time.
@@ -174,7 +163,7 @@ async fn a_run_of_a_live_runtime_is_left_alone_by_another_and_interrupted_once_i
             started.elapsed() < Duration::from_secs(120),
             "the first still trains it"
         );
-        let run = read(&second, &quant, &running).await;
+        let run = read_run(&second, &quant, &running).await;
         assert_eq!(run["status"], "running", "{run}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

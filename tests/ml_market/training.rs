@@ -39,7 +39,7 @@ async fn start_run(server: &TestServer, vendor: &Vendor, spec: &Value) -> Value 
     reply.body["data"].clone()
 }
 
-async fn read_run(server: &TestServer, vendor: &Vendor, run_id: &str) -> Value {
+pub(super) async fn read_run(server: &TestServer, vendor: &Vendor, run_id: &str) -> Value {
     let reply = server
         .op("mlTraining.get", &[("run_id", run_id)])
         .bearer(&vendor.key)
@@ -81,7 +81,12 @@ async fn wait_until_finished(server: &TestServer, vendor: &Vendor, run_id: &str)
     .0
 }
 
-async fn log_text(server: &TestServer, vendor: &Vendor, run_id: &str, since: &str) -> String {
+pub(super) async fn log_text(
+    server: &TestServer,
+    vendor: &Vendor,
+    run_id: &str,
+    since: &str,
+) -> String {
     let reply = server
         .call(
             "GET",
